@@ -64,5 +64,7 @@ type IQHandler func(ctx context.Context, iq *Stanza) (*Element, error)
 // error, internal-server-error); a stopped presence is dropped silently.
 type Filter func(ctx context.Context, s *Stanza) error
 
-// SessionHook is told when a session becomes available or ends.
-type SessionHook func(ctx context.Context, full jid.JID)
+// SessionHook is told when a session becomes available (info.Presence is
+// its initial presence) or ends (info.Presence is its last presence: the
+// unavailable one with its status when the client sent it).
+type SessionHook func(ctx context.Context, info SessionInfo)
