@@ -52,6 +52,11 @@ type Host interface {
 	Resources(bare string) []SessionInfo
 	// SetRosterRequested marks a session as an interested resource.
 	SetRosterRequested(full jid.JID)
+	// SetPresence records a session's broadcast presence: raw is the last
+	// presence it sent (nil to clear), available and priority decide where
+	// messages to the bare JID go. It reports whether the session was
+	// unavailable before (so this is its initial presence).
+	SetPresence(full jid.JID, raw []byte, available bool, priority int) (initial bool)
 }
 
 // IQHandler answers an IQ get or set. It returns the payload of the result

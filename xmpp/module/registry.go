@@ -1,6 +1,7 @@
 package module
 
 import (
+	"context"
 	"sort"
 	"sync"
 )
@@ -36,6 +37,42 @@ type Registry struct {
 	outbound   []Filter
 	available  []SessionHook
 	ended      []SessionHook
+	services   map[string]ServiceHandler
+}
+
+// ServiceHandler receives every stanza addressed to a hosted service
+// domain or to a JID at it (rooms, nodes): st.From is already stamped and
+// the outbound filters have run. It answers through Host.Route.
+type ServiceHandler func(ctx context.Context, st *Stanza)
+
+// HandleDomain makes h the handler of a service domain (e.g.
+// conference.localhost).
+func (r *Registry) HandleDomain(domain string, h ServiceHandler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.services == nil {
+		r.services = map[string]ServiceHandler{}
+	}
+	r.services[domain] = h
+}
+
+// Service returns the handler of a service domain, or nil.
+func (r *Registry) Service(domain string) ServiceHandler {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.services[domain]
+}
+
+// Services returns the service domains with a handler, sorted.
+func (r *Registry) Services() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.services))
+	for d := range r.services {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // NewRegistry returns an empty registry.

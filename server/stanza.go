@@ -1,0 +1,99 @@
+package server
+
+import (
+	"encoding/xml"
+	"strconv"
+
+	"github.com/xmppd/xmppd/xmpp/dom"
+	"github.com/xmppd/xmppd/xmpp/module"
+	"mellium.im/xmpp/jid"
+)
+
+// buildStanza turns a top-level element from a client into a routed stanza:
+// 'from' is replaced by the session's full JID, the default namespace
+// declaration is dropped (the stanza lives in jabber:client wherever it
+// goes), and the rest of the bytes are kept as received.
+func buildStanza(el *element, from jid.JID) (*module.Stanza, error) {
+	st := &module.Stanza{Name: el.start.Name.Local, From: from}
+	fromStr := from.String()
+	b := make([]byte, 0, len(el.raw)+len(fromStr)+16)
+	b = append(b, '<')
+	b = append(b, st.Name...)
+	for _, a := range el.start.Attr {
+		switch {
+		case a.Name.Space == "" && a.Name.Local == "from":
+			continue
+		case a.Name.Space == "" && a.Name.Local == "xmlns":
+			continue
+		case a.Name.Space == "" && a.Name.Local == "to":
+			if a.Value != "" {
+				to, err := jid.Parse(a.Value)
+				if err != nil {
+					return st, errJIDMalformed
+				}
+				st.To = to
+				b = appendAttr(b, "to", to.String())
+			}
+			continue
+		case a.Name.Space == "" && a.Name.Local == "type":
+			st.Type = a.Value
+		case a.Name.Space == "" && a.Name.Local == "id":
+			st.ID = a.Value
+		}
+		b = appendRawAttr(b, el.start, a)
+	}
+	b = appendAttr(b, "from", fromStr)
+	if el.startLen >= 2 && el.raw[el.startLen-2] == '/' {
+		b = append(b, "/>"...)
+	} else {
+		b = append(b, '>')
+	}
+	st.Raw = append(b, el.raw[el.startLen:]...)
+	return st, nil
+}
+
+var errJIDMalformed = module.Err("jid-malformed", "")
+
+func appendAttr(b []byte, name, value string) []byte {
+	b = append(b, ' ')
+	b = append(b, name...)
+	b = append(b, "='"...)
+	b = dom.EscapeAttr(b, value)
+	return append(b, '\'')
+}
+
+// appendRawAttr writes an attribute of se back with its prefix.
+func appendRawAttr(b []byte, se xml.StartElement, a xml.Attr) []byte {
+	switch a.Name.Space {
+	case "":
+		return appendAttr(b, a.Name.Local, a.Value)
+	case "xmlns":
+		return appendAttr(b, "xmlns:"+a.Name.Local, a.Value)
+	case nsXML, "xml":
+		return appendAttr(b, "xml:"+a.Name.Local, a.Value)
+	}
+	// A namespaced attribute: reuse the prefix declared on this element,
+	// else declare one.
+	for _, d := range se.Attr {
+		if d.Name.Space == "xmlns" && d.Value == a.Name.Space {
+			return appendAttr(b, d.Name.Local+":"+a.Name.Local, a.Value)
+		}
+	}
+	b = appendAttr(b, "xmlns:a0", a.Name.Space)
+	return appendAttr(b, "a0:"+a.Name.Local, a.Value)
+}
+
+// withTo returns raw with its 'to' replaced (used when a stanza to a bare
+// JID is delivered to a resource: the stanza keeps its original 'to', so
+// this is only needed for server-made copies).
+func setAttr(raw []byte, name, value string) []byte {
+	el, err := dom.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	el.Set(name, value)
+	return el.Append(nil, module.NSClient)
+}
+
+// idCounter makes ids for server-generated stanzas.
+func makeID(n uint64) string { return "s" + strconv.FormatUint(n, 36) }
