@@ -53,7 +53,7 @@ case "$SERVER" in
     sed -e "s|@DOMAIN@|$DOMAIN|g; s|@PORT@|$PORT|g; s|@RUNDIR@|$RUNDIR|g; s|@EJABBERD_PW_FORMAT@|$pwf|" \
         -e "s|@EJABBERD_CERTFILES@|$certs|; s|@EJABBERD_STARTTLS@|$starttls|g" \
         "$SHARED/conf/ejabberd.yml.in" > "$RUNDIR/ejabberd.yml"
-    grep -q '@[A-Z_]*@' "$RUNDIR/ejabberd.yml" && die "unfilled placeholder in ejabberd.yml"
+    grep -v '^ *#' "$RUNDIR/ejabberd.yml" | grep -q '@[A-Z_]*@' && die "unfilled placeholder in ejabberd.yml"
     cp /etc/ejabberd/inetrc "$RUNDIR/inetrc"
     chown -R ejabberd:ejabberd "$RUNDIR"
     ENODE="xbejb$PORT@localhost"; COOKIE="xb$PORT$$"
