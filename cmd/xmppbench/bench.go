@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ import (
 // bench is the state of one run, shared by every simulated user.
 type bench struct {
 	o       *options
+	out     io.Writer // JSON lines
 	cfg     *xclient.Config
 	dialers []*net.Dialer
 	nextDl  atomic.Uint64
@@ -55,7 +57,7 @@ func newBench(o *options) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{o: o, cfg: cfg, dialers: ds}
+	b := &bench{o: o, out: os.Stdout, cfg: cfg, dialers: ds}
 	b.online.init(o.users)
 	b.recvPerSec.start = time.Now()
 	return b, nil

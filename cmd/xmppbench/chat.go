@@ -89,7 +89,7 @@ func (b *bench) runChat(ctx context.Context) error {
 		LoginMS: lr.login.Dist(), RosterMS: lr.roster.Dist(), Errors: lr.errors(),
 		Steady: b.recvPerSec.steady(), GenCPU: gen, ServerCPU: srv, WallS: round1(wall)}
 	b.fillMsgs(&res, b.rec(1))
-	emit(res)
+	b.emit(res)
 	fmt.Fprintf(os.Stderr, "RESULT tool=xmppbench server=%s scenario=chat N=%d logins_ok=%d login_ms(p50/p95/max)=%s "+
 		"msgs_sent=%d msgs_recv=%d lost=%d bounced=%d msg_rate_steady=%.1f/s msg_lat_ms(mean/p50/p95/p99/max)=%s "+
 		"errors=%v gen_cpu_avg=%.1f%% srv_cpu_avg=%.1f%% wall=%.1fs\n",

@@ -35,7 +35,7 @@ func (b *bench) runIdle(ctx context.Context) error {
 		kib = round1(float64(at.rssKB-before.rssKB) / float64(n))
 		res["kb_per_conn"] = kib
 	}
-	emit(res)
+	b.emit(res)
 	fmt.Fprintf(os.Stderr, "RESULT tool=xmppbench server=%s scenario=idle N=%d logins_ok=%d conns=%d idle_rss=%.1fMB rss_at_conns=%.1fMB kb_per_conn=%.1f login_ms(p50/p95/max)=%s errors=%v gen_cpu=%.1f%% srv_cpu=%.1f%%\n",
 		b.o.label, b.o.users, lr.ok.Load(), n, float64(before.rssKB)/1024, float64(at.rssKB)/1024, kib,
 		distStr(lr.login.Dist()), lr.errors(), gen, srv)

@@ -47,7 +47,7 @@ func (b *bench) runLogin(ctx context.Context) error {
 	for k, rate := range b.o.rates {
 		st := b.loginStep(ctx, rate, k)
 		steps = append(steps, st)
-		emit(st)
+		b.emit(st)
 		fmt.Fprintf(os.Stderr, "login step %.0f/s: arrived %d ok %d (%.1f/s, ratio %.4f) login ms p50/p95/max %s errors %v gen_cpu %.1f%% srv_cpu %.1f%% -> %s\n",
 			rate, st.UsersStarted, st.LoginsOK, st.OKPerS, st.OKRatio, distStr(st.LoginMS), st.Errors,
 			st.GenCPU, st.ServerCPU, okStr(st.StepOK))
@@ -136,7 +136,7 @@ func (b *bench) loginSummary(steps []loginStep) {
 	if best != nil {
 		sum["login_sustained_per_s"] = best.OKPerS
 	}
-	emit(sum)
+	b.emit(sum)
 	line := fmt.Sprintf("RESULT tool=xmppbench server=%s scenario=login N=%d login_sustained=%v/s ceiling_10s=%v/s",
 		b.o.label, b.o.users, sum["login_sustained_per_s"], ceiling)
 	if best != nil {

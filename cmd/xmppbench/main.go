@@ -175,14 +175,16 @@ func (o *options) dialers() ([]*net.Dialer, error) {
 	return ds, nil
 }
 
-// emit writes one JSON line to stdout.
-func emit(v any) {
-	b, err := json.Marshal(v)
+// emit writes one JSON line to the run's output (stdout).
+func (b *bench) emit(v any) {
+	js, err := json.Marshal(v)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "xmppbench: json:", err)
 		return
 	}
-	os.Stdout.Write(append(b, '\n'))
+	if _, err := b.out.Write(append(js, '\n')); err != nil {
+		fmt.Fprintln(os.Stderr, "xmppbench: output:", err)
+	}
 }
 
 func main() {

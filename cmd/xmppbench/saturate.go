@@ -30,7 +30,7 @@ func (b *bench) runSaturate(ctx context.Context) error {
 	for k, rate := range b.o.rates {
 		st := b.saturateStep(ctx, conns, lr, rate, k+1)
 		steps = append(steps, st)
-		emit(st)
+		b.emit(st)
 		fmt.Fprintf(os.Stderr, "saturate step %.0f/s: sent %.1f/s recv %.1f/s delivered %.5f lat_ms mean/p50/p95/p99/max %s gen_cpu %.1f%% srv_cpu %.1f%% -> %s %v\n",
 			rate, st.SentPerS, st.RecvPerS, st.Delivered, latStr(st.LatMS), st.GenCPU, st.ServerCPU,
 			okStr(*st.StepOK), st.FailReasons)
@@ -147,7 +147,7 @@ func (b *bench) saturateSummary(steps []msgResult) {
 		line += " first_fail=none (raise -rates)"
 		sum["limited_by"] = "none: every step passed"
 	}
-	emit(sum)
+	b.emit(sum)
 	fmt.Fprintln(os.Stderr, line, "limited_by="+sum["limited_by"].(string))
 }
 

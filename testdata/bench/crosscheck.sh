@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Cross-check xmppbench against tsung (issue 5, item 2): the same scenario,
+# tsung through ../shared/bench/run.sh and xmppbench through peer.sh, against
+# fresh instances of Debian's prosody and ejabberd, one run at a time.
+#
+# usage: testdata/bench/crosscheck.sh [chat|login ...]   (default: chat login)
+#   env: OUT (testdata/bench/results/<utc>), HASHED (0, like the baseline)
+# Every run's stdout+stderr lands in $OUT/<scenario>-<server>-<tool>.log, the
+# JSON in the same directory.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SHARED="${SHARED:-/work/shared/bench}"
+OUT="${OUT:-$ROOT/testdata/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}"
+export HASHED="${HASHED:-0}" TLS=0
+mkdir -p "$OUT"
+[ -x "$ROOT/bin/xmppbench" ] || (cd "$ROOT" && go build -o bin/xmppbench ./cmd/xmppbench)
+run() { # run NAME CMD...: one benchmark, logged
+  local name="$1"; shift
+  echo "== $(date -u +%T) $name: $*" | tee -a "$OUT/commands.txt" >&2
+  "$@" > "$OUT/$name.log" 2>&1 || echo "   $name exited $?" >&2
+  grep -h '^RESULT' "$OUT/$name.log" | tail -1 >&2 || true
+  sleep 5
+}
+for sc in "${@:-chat login}"; do
+  for srv in prosody ejabberd; do
+    case "$sc" in
+      chat)
+        run "chat-$srv-tsung" env RESULTS_DIR="$OUT" N=2000 "$SHARED/run.sh" "$srv"
+        run "chat-$srv-xmppbench" env N=2000 "$ROOT/testdata/bench/peer.sh" "$srv" -scenario chat \
+          -arrival 20s -msgs 60 -interval 1s -size 64 -linger 5s;;
+      login)
+        run "login-$srv-tsung" env RESULTS_DIR="$OUT" SCENARIO=login N=10000 "$SHARED/run.sh" "$srv"
+        run "login-$srv-xmppbench" env N=10000 "$ROOT/testdata/bench/peer.sh" "$srv" -scenario login \
+          -rates 50,100,150,200,250,300,400,600,800,1000,1200,1600 -step 15s -hold 1s -pause 5s;;
+      *) echo "unknown scenario $sc" >&2; exit 2;;
+    esac
+  done
+done
+echo "results in $OUT" >&2
