@@ -281,4 +281,3 @@ func TestFlagValidation(t *testing.T) {
 		})
 	}
 }
-
