@@ -1,0 +1,98 @@
+// Command xmppd is the XMPP server. With no -config it runs on embedded
+// defaults: domain localhost, data in ./data, c2s on 127.0.0.1:5222
+// (STARTTLS) and 127.0.0.1:5223 (direct TLS).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only when server.pprof_listen is set
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/xmppd/xmppd/archive/sqlite"
+	"github.com/xmppd/xmppd/conf"
+	"github.com/xmppd/xmppd/directory/embedded"
+	"github.com/xmppd/xmppd/server"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "xmppd:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfgPath := flag.String("config", "", "TOML configuration file (default: built-in defaults)")
+	flag.Parse()
+	cfg, err := conf.LoadOrDefault(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Server.LogLevel)
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+		return err
+	}
+	store, err := embedded.Open(filepath.Join(cfg.Server.DataDir, embedded.FileName), cfg.C2S.SCRAMIterations)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	off, err := sqlite.Open(filepath.Join(cfg.Server.DataDir, sqlite.FileName))
+	if err != nil {
+		return err
+	}
+	defer off.Close()
+	tlsConf, err := server.TLSConfig(cfg, log)
+	if err != nil {
+		return err
+	}
+	mods, pres := server.Modules(cfg)
+	srv, err := server.New(server.Options{
+		Config: cfg, Logger: log, Store: store, Offline: off, TLS: tlsConf,
+		Modules: mods, Presence: pres,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+	if cfg.Server.PprofListen != "" {
+		go func() {
+			log.Info("pprof listening", "addr", cfg.Server.PprofListen)
+			if err := http.ListenAndServe(cfg.Server.PprofListen, nil); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("pprof stopped", "err", err)
+			}
+		}()
+	}
+	log.Info("xmppd started", "domains", cfg.Server.Domains, "version", server.Version)
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.Duration)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown incomplete", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // validated by conf
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xmppd/xmppd/conf"
+	"github.com/xmppd/xmppd/directory/embedded"
+	"github.com/xmppd/xmppd/xmpp/module/moduletest"
+)
+
+type testServer struct {
+	*Server
+	addr string
+	off  *moduletest.Offline
+}
+
+// startServer runs a server without TLS (PLAIN allowed in the clear) on a
+// loopback port, with accounts alice, bob, carol (password "pw").
+func startServer(t testing.TB, edit func(*conf.Config)) *testServer {
+	t.Helper()
+	cfg := conf.Default()
+	cfg.Server.DataDir = t.TempDir()
+	cfg.C2S.Listen = []string{"127.0.0.1:0"}
+	cfg.C2S.DirectTLSListen = nil
+	cfg.C2S.RequireTLS = false
+	cfg.C2S.AllowPlainWithoutTLS = true
+	if edit != nil {
+		edit(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	store, err := embedded.Open(filepath.Join(cfg.Server.DataDir, embedded.FileName), 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, u := range []string{"alice", "bob", "carol"} {
+		if err := store.Create(ctx, u+"@localhost", "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	off := moduletest.NewOffline()
+	mods, pres := Modules(cfg)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	srv, err := New(Options{Config: cfg, Logger: log, Store: store, Offline: off, Modules: mods, Presence: pres})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		store.Close()
+	})
+	return &testServer{Server: srv, addr: srv.Addrs()[0].String(), off: off}
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+func TestChatAndPresence(t *testing.T) {
+	s := startServer(t, nil)
+	a := dialRaw(t, s.addr)
+	a.login("alice", "pw", "laptop")
+	a.presence()
+	b := dialRaw(t, s.addr)
+	b.login("bob", "pw", "phone")
+	b.presence()
+
+	a.send("<message to='bob@localhost' type='chat' id='m1'><body>hi bob</body></message>")
+	m := b.expect("message")
+	if m.Get("from") != a.jid || m.ChildText("", "body") != "hi bob" {
+		t.Fatalf("bob got %s", m)
+	}
+	// Full JID addressing and a prefixed payload pass through untouched.
+	b.send("<message to='" + a.jid + "' type='chat'><body>hi</body><x:y xmlns:x='urn:test' x:a='1'/></message>")
+	m = a.expect("message")
+	if m.Get("from") != b.jid || m.Child("urn:test", "y") == nil {
+		t.Fatalf("alice got %s", m)
+	}
+	// IQ routed between users, answered by the other client.
+	a.send("<iq type='get' id='q1' to='" + b.jid + "'><query xmlns='jabber:iq:version'/></iq>")
+	iq := b.expect("iq")
+	if iq.Get("from") != a.jid || iq.Get("id") != "q1" {
+		t.Fatalf("bob got %s", iq)
+	}
+	b.send("<iq type='result' id='q1' to='" + a.jid + "'/>")
+	if iq := a.expect("iq"); iq.Get("type") != "result" || iq.Get("from") != b.jid {
+		t.Fatalf("alice got %s", iq)
+	}
+	// Unknown user: service-unavailable.
+	a.send("<message to='nobody@localhost' id='m2'><body>x</body></message>")
+	if e := a.expect("message"); e.Get("type") != "error" || e.Child("", "error").Child("", "service-unavailable") == nil {
+		t.Fatalf("alice got %s", e)
+	}
+}
+
+func TestOfflineDelivery(t *testing.T) {
+	s := startServer(t, nil)
+	a := dialRaw(t, s.addr)
+	a.login("alice", "pw", "r")
+	a.presence()
+	a.send("<message to='bob@localhost' type='chat' id='o1'><body>while you were out</body></message>")
+	a.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
+	if iq := a.expect("iq"); iq.Get("id") != "p1" || iq.Get("type") != "result" {
+		t.Fatalf("ping: %s", iq)
+	}
+	b := dialRaw(t, s.addr)
+	b.login("bob", "pw", "r")
+	b.send("<presence/>")
+	m := b.expect("message")
+	if m.ChildText("", "body") != "while you were out" || m.Child("urn:xmpp:delay", "delay") == nil {
+		t.Fatalf("offline message: %s", m)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	s := startServer(t, func(c *conf.Config) { c.C2S.MaxStanzaSize = 16 << 10 })
+	cases := []struct {
+		name, want string
+		run        func(c *testClient)
+	}{
+		{"wrong domain", "host-unknown", func(c *testClient) {
+			c.send("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='evil.example' version='1.0'>")
+			c.header()
+		}},
+		{"wrong namespace", "invalid-namespace", func(c *testClient) {
+			c.send("<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>")
+			c.header()
+		}},
+		{"malformed xml", "not-well-formed", func(c *testClient) {
+			c.login("alice", "pw", "bad1")
+			c.send("<message><body>x</bod></message>")
+		}},
+		{"oversized stanza", "policy-violation", func(c *testClient) {
+			c.login("alice", "pw", "bad2")
+			c.send("<message to='bob@localhost'><body>" + strings.Repeat("A", 20<<10) + "</body></message>")
+		}},
+		{"billion laughs", "restricted-xml", func(c *testClient) {
+			c.send("<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 '&lol;&lol;'>]><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>")
+			c.header()
+		}},
+		{"undeclared entity", "not-well-formed", func(c *testClient) {
+			c.login("alice", "pw", "bad3")
+			c.send("<message to='bob@localhost'><body>&xxe;</body></message>")
+		}},
+		{"stanza before auth", "not-authorized", func(c *testClient) {
+			c.open("localhost")
+			c.send("<message to='bob@localhost'><body>x</body></message>")
+		}},
+		{"wrong password thrice", "policy-violation", func(c *testClient) {
+			c.open("localhost")
+			for i := 0; i < 3; i++ {
+				c.send(plainAuth("alice", "nope"))
+				if i < 2 {
+					if f := c.next(); f.Local != "failure" || f.Child("", "not-authorized") == nil {
+						t.Fatalf("attempt %d: %s", i, f)
+					}
+				}
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialRaw(t, s.addr)
+			c.t = t
+			tc.run(c)
+			if got := c.streamError(); got != tc.want {
+				t.Fatalf("stream error %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// The server still serves others.
+	c := dialRaw(t, s.addr)
+	c.login("carol", "pw", "after")
+	c.presence()
+}
