@@ -31,6 +31,8 @@ pidfile = %q
 certificates = %q
 log = { { levels = { min = "debug" }, to = "console" } }
 hide_os_type = true
+-- the test runs as root; keep prosodyctl from switching to "prosody"
+run_as_root = true
 VirtualHost "localhost"
 	ssl = { certificate = %q; key = %q }
 Component "conference.localhost" "muc"
