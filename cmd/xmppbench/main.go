@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,6 +40,7 @@ type options struct {
 	warmup, settle, p95Limit, p99Limit              time.Duration
 	msgs, size, readBuf                             int
 	okRatio, minDelivered                           float64
+	cpuProfile                                      string
 }
 
 var defaultRates = map[string]string{
@@ -80,6 +82,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.p99Limit, "p99-limit", 100*time.Millisecond, "saturate: a step passes when p99 < this")
 	fs.Float64Var(&o.minDelivered, "min-delivered", 0.999, "saturate: ... and this share was delivered")
 	fs.IntVar(&o.pid, "pid", 0, "server PID: its CPU and RSS are read from /proc (idle needs it)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
 	fs.IntVar(&o.readBuf, "read-buf", 4096, "read buffer per connection (bytes)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -216,7 +219,19 @@ func main() {
 	case "idle":
 		run = b.runIdle
 	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "xmppbench: cpuprofile:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(ctx); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

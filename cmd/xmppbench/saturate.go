@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -52,30 +53,17 @@ func (b *bench) saturateStep(ctx context.Context, conns []*xclient.Conn, lr *log
 	end := measure.Add(b.o.step)
 	var m meter
 	var mOnce sync.Once
-	var wg sync.WaitGroup
-	for i, c := range conns {
-		if c == nil {
-			continue
+	b.pace(ctx, conns, iv, start, end, func(c *xclient.Conn, buf *[]byte, i int, t time.Time) {
+		s := 0
+		if !t.Before(measure) {
+			s = step
+			mOnce.Do(func() { m = startMeter(b.o.pid) })
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 0, b.o.size+128)
-			t := start.Add(time.Duration(rand.Int64N(int64(iv))))
-			for ; t.Before(end); t = t.Add(iv) {
-				if d := time.Until(t); d > 0 && !sleepCtx(ctx, d) {
-					return
-				}
-				s := 0
-				if !t.Before(measure) {
-					s = step
-					mOnce.Do(func() { m = startMeter(b.o.pid) })
-				}
-				b.send(c, &buf, i, s)
-			}
-		}()
+		b.send(c, buf, i, s)
+	})
+	if m.t0.IsZero() {
+		m = startMeter(b.o.pid)
 	}
-	wg.Wait()
 	gen, srv, wall := m.read() // the measured window: from its first send to the last
 	sleepCtx(ctx, b.o.linger)  // let messages in flight arrive
 	r := b.rec(step)
@@ -149,6 +137,55 @@ func (b *bench) saturateSummary(steps []msgResult) {
 	}
 	b.emit(sum)
 	fmt.Fprintln(os.Stderr, line, "limited_by="+sum["limited_by"].(string))
+}
+
+// paceWorkers is the number of sender goroutines: enough that one session
+// with a full socket buffer does not stall all sending, few enough that the
+// generator wakes up rarely (each worker sends everything due within
+// paceSlack in one go).
+const (
+	paceWorkers = 8
+	paceSlack   = time.Millisecond
+)
+
+// pace calls send for every session once per iv, each at its own random
+// phase, from start until end. Sends may run up to paceSlack early: the
+// stamp is taken when the message is built, so latency is not affected.
+func (b *bench) pace(ctx context.Context, conns []*xclient.Conn, iv time.Duration, start, end time.Time,
+	send func(c *xclient.Conn, buf *[]byte, i int, due time.Time)) {
+	type slot struct {
+		i     int
+		phase time.Duration
+	}
+	lists := make([][]slot, paceWorkers)
+	for i, c := range conns {
+		if c != nil {
+			w := i % paceWorkers
+			lists[w] = append(lists[w], slot{i, time.Duration(rand.Int64N(int64(iv)))})
+		}
+	}
+	var wg sync.WaitGroup
+	for _, l := range lists {
+		sort.Slice(l, func(a, b int) bool { return l[a].phase < l[b].phase })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 0, b.o.size+128)
+			for round := start; round.Before(end); round = round.Add(iv) {
+				for _, sl := range l {
+					due := round.Add(sl.phase)
+					if !due.Before(end) {
+						break
+					}
+					if d := time.Until(due); d > paceSlack && !sleepCtx(ctx, d) {
+						return
+					}
+					send(conns[sl.i], &buf, sl.i, due)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // limitedBy names the core that ran out in a failing step (>= 90 %).
