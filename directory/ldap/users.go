@@ -83,7 +83,10 @@ func (b *Backend) Photo(ctx context.Context, user string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.GetEqualFoldRawAttributeValue(b.cfg.Attributes.Photo), nil
+	if p := e.GetEqualFoldRawAttributeValue(b.cfg.Attributes.Photo); len(p) > 0 {
+		return p, nil
+	}
+	return nil, nil
 }
 
 // List implements directory.Accounts with a paged search of every entry

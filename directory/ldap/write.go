@@ -14,7 +14,7 @@ import (
 )
 
 // Create implements directory.Accounts. With writable = true it adds an
-// inetOrPerson entry under create_base (uid, cn, sn = the localpart); the
+// inetOrgPerson entry under create_base (uid, cn, sn = the localpart); the
 // password is stored as {SSHA} computed here, or, with password_scheme =
 // "server", set by an RFC 3062 password modify so the server's own policy
 // hashes it.
@@ -37,7 +37,7 @@ func (b *Backend) Create(ctx context.Context, user, password string) error {
 	}
 	dn := fmt.Sprintf("%s=%s,%s", b.cfg.Attributes.Localpart, goldap.EscapeDN(local), b.cfg.CreateBase)
 	req := goldap.NewAddRequest(dn, nil)
-	req.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "inetOrPerson"})
+	req.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "inetOrgPerson"})
 	req.Attribute(b.cfg.Attributes.Localpart, []string{local})
 	req.Attribute("cn", []string{local})
 	req.Attribute("sn", []string{local})

@@ -36,7 +36,7 @@ const (
 	Domain          = "example.org"
 )
 
-// Users are the inetOrPerson entries of the test directory.
+// Users are the inetOrgPerson entries of the test directory.
 var Users = []string{"alice", "bob", "carol", "dave", "eve"}
 
 // Server is one private slapd.
