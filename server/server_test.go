@@ -75,7 +75,10 @@ func startServer(t testing.TB, edit func(*conf.Config)) *testServer {
 
 type testWriter struct{ t testing.TB }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func TestChatAndPresence(t *testing.T) {
 	s := startServer(t, nil)
@@ -193,4 +196,40 @@ func TestBadInput(t *testing.T) {
 	c := dialRaw(t, s.addr)
 	c.login("carol", "pw", "after")
 	c.presence()
+}
+
+func TestSlowConsumerIsCutOff(t *testing.T) {
+	s := startServer(t, func(c *conf.Config) { c.C2S.QueueBytes = 64 << 10; c.Offline.Quota = 1000000 })
+	a := dialRaw(t, s.addr)
+	a.login("alice", "pw", "fast")
+	a.presence()
+	b := dialRaw(t, s.addr)
+	b.login("bob", "pw", "stuck")
+	b.presence()
+	// Bob stops reading. Alice floods him; she must never block, and Bob
+	// must be cut off once his queue is over the limit.
+	body := strings.Repeat("x", 4000)
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; s.stats.slowConsumers.Load() == 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("bob was never cut off")
+		}
+		a.send("<message to='" + b.jid + "' type='chat'><body>" + body + "</body></message>")
+	}
+	// Alice is still served promptly.
+	a.send("<iq type='get' id='alive'><ping xmlns='urn:xmpp:ping'/></iq>")
+	for {
+		el := a.next()
+		if el.Local == "iq" && el.Get("id") == "alive" {
+			break
+		}
+	}
+	// What Bob never got was kept offline, not lost.
+	for time.Now().Before(deadline) {
+		if n, _ := s.off.Count(context.Background(), "bob@localhost"); n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("undelivered messages were not stored offline")
 }
