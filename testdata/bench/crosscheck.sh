@@ -14,15 +14,25 @@ OUT="${OUT:-$ROOT/testdata/bench/results/$(date -u +%Y%m%dT%H%M%SZ)}"
 export HASHED="${HASHED:-0}" TLS=0
 mkdir -p "$OUT"
 [ -x "$ROOT/bin/xmppbench" ] || (cd "$ROOT" && go build -o bin/xmppbench ./cmd/xmppbench)
+quiet() { # wait (up to QUIET_WAIT_S, 300) until the 1-min load average is below QUIET_LOAD (1.5)
+  local i
+  for ((i = 0; i < ${QUIET_WAIT_S:-300}; i += 5)); do
+    python3 -c "import os,sys; sys.exit(os.getloadavg()[0] >= float('${QUIET_LOAD:-1.5}'))" && return 0
+    sleep 5
+  done
+  echo "   machine still busy: loadavg $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+}
 run() { # run NAME CMD...: one benchmark, logged
   local name="$1"; shift
+  quiet
   echo "== $(date -u +%T) $name: $*" | tee -a "$OUT/commands.txt" >&2
   "$@" > "$OUT/$name.log" 2>&1 || echo "   $name exited $?" >&2
   grep -h '^RESULT' "$OUT/$name.log" | tail -1 >&2 || true
   sleep 5
 }
-for sc in "${@:-chat login}"; do
-  for srv in prosody ejabberd; do
+SCS=("$@"); [ ${#SCS[@]} -gt 0 ] || SCS=(chat login)
+for sc in "${SCS[@]}"; do
+  for srv in ${SERVERS:-prosody ejabberd}; do
     case "$sc" in
       chat)
         run "chat-$srv-tsung" env RESULTS_DIR="$OUT" N=2000 "$SHARED/run.sh" "$srv"
