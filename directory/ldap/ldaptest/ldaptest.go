@@ -78,6 +78,13 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // Start sets up and starts a private slapd loaded with example.ldif.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
+	return StartWithLDIF(tb, "")
+}
+
+// StartWithLDIF is Start with more entries (LDIF text) loaded after
+// example.ldif, for example many generated users for benchmarks.
+func StartWithLDIF(tb testing.TB, extra string) *Server {
+	tb.Helper()
 	slapd, slapadd := binaries(tb)
 	dir := tb.TempDir()
 	s := &Server{Dir: dir, conf: filepath.Join(dir, "slapd.conf")}
@@ -94,6 +101,15 @@ func Start(tb testing.TB) *Server {
 	out, err := exec.Command(slapadd, "-q", "-f", s.conf, "-l", filepath.Join(TestdataDir(), "example.ldif")).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("ldaptest: slapadd: %v\n%s", err, out)
+	}
+	if extra != "" {
+		path := filepath.Join(dir, "extra.ldif")
+		if err := os.WriteFile(path, []byte(extra), 0o600); err != nil {
+			tb.Fatalf("ldaptest: %v", err)
+		}
+		if out, err := exec.Command(slapadd, "-q", "-f", s.conf, "-l", path).CombinedOutput(); err != nil {
+			tb.Fatalf("ldaptest: slapadd extra entries: %v\n%s", err, out)
+		}
 	}
 	if s.log, err = os.Create(filepath.Join(dir, "slapd.log")); err != nil {
 		tb.Fatalf("ldaptest: %v", err)
