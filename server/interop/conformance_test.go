@@ -95,7 +95,7 @@ func runScript(t *testing.T, dir, runner, name string) bool {
 	}
 	s := h.Start(t, accts, true)
 	out := RunPeer(context.Background(), Python, runner, "--host", "127.0.0.1",
-		"--port", portOf(s.C2S), "--cafile", h.Certs.CA, "--lenient", script)
+		"--port", portOf(s.C2S), "--cafile", h.Certs.CA, "--timeout", "10", "--lenient", script)
 	m, found := out.Match(resultRe.String())
 	if !found {
 		t.Errorf("%s: runner printed no result line:\n%s", name, out)

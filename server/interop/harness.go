@@ -46,9 +46,9 @@ type Harness struct {
 	Scripts string
 }
 
-// Setup finds the module, builds the binaries into dir (xmppd only) and
-// writes the certificates there.
-func Setup(ctx context.Context, dir string) (*Harness, error) {
+// Setup finds the module, builds the binaries into dir (xmppd only; with
+// the race detector when race is true) and writes the certificates there.
+func Setup(ctx context.Context, dir string, race bool) (*Harness, error) {
 	kind := os.Getenv(EnvServer)
 	switch kind {
 	case "":
@@ -71,7 +71,7 @@ func Setup(ctx context.Context, dir string) (*Harness, error) {
 		return nil, err
 	}
 	if kind == KindXMPPD {
-		if err := h.build(ctx); err != nil {
+		if err := h.build(ctx, race); err != nil {
 			return nil, err
 		}
 	}
@@ -91,12 +91,15 @@ func moduleRoot(ctx context.Context) (string, error) {
 }
 
 // build compiles cmd/xmppd and cmd/xmppctl once for the whole test binary.
-func (h *Harness) build(ctx context.Context) error {
+func (h *Harness) build(ctx context.Context, race bool) error {
 	if err := os.MkdirAll(h.Bin, 0o755); err != nil {
 		return fmt.Errorf("interop: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", h.Bin+string(filepath.Separator),
-		"./cmd/xmppd", "./cmd/xmppctl")
+	args := []string{"build", "-o", h.Bin + string(filepath.Separator)}
+	if race {
+		args = append(args, "-race")
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, "./cmd/xmppd", "./cmd/xmppctl")...)
 	cmd.Dir = h.Root
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

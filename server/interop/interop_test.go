@@ -26,7 +26,7 @@ func testMain(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if h, err = Setup(ctx, dir); err != nil {
+	if h, err = Setup(ctx, dir, raceEnabled); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
