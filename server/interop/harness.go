@@ -26,6 +26,11 @@ import (
 // unset or "xmppd" for ours, "prosody" for Debian's Prosody.
 const EnvServer = "INTEROP_SERVER"
 
+// EnvBin names a directory holding prebuilt xmppd and xmppctl to test
+// instead of building them (a developer aid, e.g. for a binary under a
+// debugger or built with other flags).
+const EnvBin = "INTEROP_BIN"
+
 // Server kinds.
 const (
 	KindXMPPD   = "xmppd"
@@ -70,7 +75,11 @@ func Setup(ctx context.Context, dir string, race bool) (*Harness, error) {
 	if h.Certs, err = NewCerts(dir); err != nil {
 		return nil, err
 	}
-	if kind == KindXMPPD {
+	switch bin := os.Getenv(EnvBin); {
+	case kind != KindXMPPD:
+	case bin != "":
+		h.Bin = bin
+	default:
 		if err := h.build(ctx, race); err != nil {
 			return nil, err
 		}
