@@ -79,10 +79,14 @@ func (b *bench) loginStep(ctx context.Context, rate float64, k int) loginStep {
 		doneMu.Lock()
 		doneAt = append(doneAt, time.Since(t0).Seconds())
 		doneMu.Unlock()
+		var rd sync.WaitGroup // read what the server pushes, so the close is a FIN, not a RST
+		rd.Add(1)
+		b.serve(c, rd.Done)
 		sleepCtx(ctx, b.o.hold)
 		if c.Close() == nil {
 			r.closed.Add(1)
 		}
+		rd.Wait()
 	})
 	wg.Wait()
 	gen, srv, wall := m.read()
