@@ -1,0 +1,275 @@
+// Package muc implements XEP-0045: Multi-User Chat, the conference service
+// of the server (conf.Services.Conference). Rooms are created by joining
+// them, held in memory, and destroyed when the last occupant leaves unless
+// they are persistent. Behaviour follows XEP-0045 and, where the XEP
+// leaves a choice, Prosody's mod_muc, whose conformance transcripts are
+// replayed by the tests (testdata/*.scs).
+package muc
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/xmppd/xmppd/xmpp/dom"
+	"github.com/xmppd/xmppd/xmpp/module"
+	"mellium.im/xmpp/jid"
+)
+
+// Namespaces of XEP-0045 and of the payloads a room uses.
+const (
+	NS           = "http://jabber.org/protocol/muc"
+	NSUser       = NS + "#user"
+	NSAdmin      = NS + "#admin"
+	NSOwner      = NS + "#owner"
+	NSRoomConfig = NS + "#roomconfig"
+
+	nsUser        = NSUser
+	nsRoomInfo    = NS + "#roominfo"
+	nsMUCRegister = NS + "#register"
+	nsStableID    = NS + "#stable_id"
+	nsRegister    = "jabber:iq:register"
+	nsData        = "jabber:x:data"
+	nsDelay       = "urn:xmpp:delay"
+	nsHints       = "urn:xmpp:hints"
+	nsConference  = "jabber:x:conference"
+	nsDiscoInfo   = "http://jabber.org/protocol/disco#info"
+	nsDiscoItems  = "http://jabber.org/protocol/disco#items"
+	nsCommands    = "http://jabber.org/protocol/commands"
+	nsPing        = "urn:xmpp:ping"
+)
+
+// Module is the conference service.
+type Module struct {
+	host   module.Host
+	log    *slog.Logger
+	domain string
+	admins map[string]bool
+
+	mu    sync.Mutex
+	rooms map[string]*room // by localpart
+
+	wg sync.WaitGroup // asynchronous routes back into the service
+}
+
+var _ module.Module = (*Module)(nil)
+
+// New returns the module; it reads its configuration in Start.
+func New() *Module { return &Module{rooms: map[string]*room{}} }
+
+// Name implements module.Module.
+func (m *Module) Name() string { return "muc" }
+
+// Start implements module.Module: it serves the conference domain, or
+// does nothing when none is configured.
+func (m *Module) Start(ctx context.Context, h module.Host, r *module.Registry) error {
+	m.host, m.log = h, h.Logger()
+	cfg := h.Config()
+	m.domain = cfg.Services.Conference
+	m.admins = map[string]bool{}
+	for _, a := range cfg.Server.Admins {
+		if j, err := jid.Parse(a); err == nil {
+			m.admins[j.Bare().String()] = true
+		}
+	}
+	if m.domain == "" {
+		return nil
+	}
+	r.HandleDomain(m.domain, m.handle)
+	return nil
+}
+
+// Stop implements module.Module: it waits for routes still under way.
+func (m *Module) Stop(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// handle receives every stanza addressed to the service or a JID at it.
+func (m *Module) handle(ctx context.Context, st *module.Stanza) {
+	parsed, err := st.Element()
+	if err != nil {
+		m.log.Debug("muc: unparsable stanza", "from", st.From.String(), "err", err)
+		return
+	}
+	el := normalize(parsed.Copy())
+	el.Set("from", st.From.String())
+	if st.To.Localpart() == "" {
+		m.flush(ctx, m.service(el, st))
+		return
+	}
+	local, nick := st.To.Localpart(), st.To.Resourcepart()
+	create := st.Name == "presence" && st.Type == "" && nick != "" && el.Child(NS, "x") != nil
+	r, created := m.lockRoom(local, create)
+	if r == nil {
+		if st.Type != "error" && !(st.Name == "presence" && st.Type == "unavailable") {
+			m.flush(ctx, []*dom.Element{errorReply(el, module.ErrItemNotFound, m.domain)})
+		}
+		return
+	}
+	if created {
+		r.create(el, st.From)
+	}
+	r.dispatch(el, st, nick, created)
+	m.release(ctx, r)
+}
+
+// lockRoom returns the room locked, creating it when asked.
+func (m *Module) lockRoom(local string, create bool) (*room, bool) {
+	for {
+		created := false
+		m.mu.Lock()
+		r := m.rooms[local]
+		if r == nil && create {
+			r = newRoom(m, local)
+			m.rooms[local] = r
+			created = true
+		}
+		m.mu.Unlock()
+		if r == nil {
+			return nil, false
+		}
+		r.mu.Lock()
+		if !r.gone {
+			return r, created
+		}
+		r.mu.Unlock()
+	}
+}
+
+// release routes what the room produced, in order, forgets the room if it
+// is gone or empty and temporary, and unlocks it.
+func (m *Module) release(ctx context.Context, r *room) {
+	out := r.out
+	r.out = nil
+	if r.empty() && !r.cfg.Persistent {
+		r.gone = true
+	}
+	if r.gone {
+		m.mu.Lock()
+		if m.rooms[r.local] == r {
+			delete(m.rooms, r.local)
+		}
+		m.mu.Unlock()
+	}
+	m.flush(ctx, out)
+	r.mu.Unlock()
+}
+
+// flush routes stanzas. One addressed back to the service is routed
+// from another goroutine: the core calls the service handler in line.
+func (m *Module) flush(ctx context.Context, out []*dom.Element) {
+	for _, el := range out {
+		raw := el.Append(nil, module.NSClient)
+		if to, err := jid.Parse(el.Get("to")); err == nil && to.Domainpart() == m.domain {
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				m.route(context.WithoutCancel(ctx), raw)
+			}()
+			continue
+		}
+		m.route(ctx, raw)
+	}
+}
+
+func (m *Module) route(ctx context.Context, raw []byte) {
+	if err := m.host.Route(ctx, raw); err != nil {
+		m.log.Debug("muc: route", "err", err)
+	}
+}
+
+// create sets up a room made by its first join (section 10.1): the
+// creator owns it, and it stays locked until configured.
+func (r *room) create(el *dom.Element, from jid.JID) {
+	r.affs[from.Bare().String()] = affOwner
+	if x := el.Child(NS, "x"); x != nil {
+		r.locked = true
+		r.cfg.Password = x.ChildText(NS, "password")
+	}
+}
+
+// dispatch hands a stanza to the room or occupant handler.
+func (r *room) dispatch(el *dom.Element, st *module.Stanza, nick string, created bool) {
+	switch {
+	case st.Name == "presence" && nick == "":
+		r.presenceToRoom(el, st.From)
+	case st.Name == "presence":
+		r.presenceToOccupant(el, st.From, nick, created)
+	case st.Name == "message" && nick == "":
+		r.messageToRoom(el, st.From)
+	case st.Name == "message":
+		r.messageToOccupant(el, st.From, nick)
+	case st.Name == "iq" && nick == "":
+		r.iqToRoom(el, st.From)
+	case st.Name == "iq":
+		r.iqToOccupant(el, st.From, nick)
+	}
+}
+
+// iqToRoom answers the IQs a room serves.
+func (r *room) iqToRoom(el *dom.Element, from jid.JID) {
+	typ := el.Get("type")
+	q := el.First()
+	if typ == "result" || typ == "error" {
+		return
+	}
+	if q == nil || (typ != "get" && typ != "set") {
+		r.send(errorReply(el, module.ErrBadRequest, ""))
+		return
+	}
+	var (
+		res *dom.Element
+		se  *module.StanzaError
+	)
+	switch key := typ + " " + q.Space + " " + q.Local; key {
+	case "get " + nsDiscoInfo + " query":
+		res, se = r.discoInfo(el, from)
+	case "get " + nsDiscoItems + " query":
+		res = dom.New(nsDiscoItems, "query")
+		setOpt(res, "node", q.Get("node"))
+	case "get " + NSAdmin + " query":
+		res, se = r.adminGet(el, from)
+	case "set " + NSAdmin + " query":
+		se = r.adminSet(el, from)
+	case "get " + NSOwner + " query":
+		if r.affOf(from.Bare().String()) != affOwner {
+			se = module.Err("forbidden", "Only owners can configure rooms")
+		} else {
+			res = dom.New(NSOwner, "query").Add(r.configForm())
+		}
+	case "set " + NSOwner + " query":
+		r.ownerSet(el, from)
+		return
+	case "get " + nsRegister + " query", "set " + nsRegister + " query":
+		res, se = r.register(el, from)
+	default:
+		se = module.ErrServiceUnavailable
+	}
+	if se != nil {
+		r.send(errorReply(el, se, ""))
+		return
+	}
+	r.send(iqResult(el, res))
+}
+
+// prepNick applies the nickname rules: the PRECIS Nickname profile (RFC
+// 8266) after removing the characters stringprep maps to nothing, and
+// Prosody's strict check (see nick.go).
+func prepNick(s string) (string, *module.StanzaError) {
+	n, err := nickprep(s)
+	if err != nil {
+		if strings.TrimSpace(s) == "" {
+			return "", module.Err("not-allowed", "Invisible Nicknames are forbidden")
+		}
+		return "", module.Err("jid-malformed", "Nickname must pass strict validation")
+	}
+	return n, nil
+}
