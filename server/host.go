@@ -3,12 +3,10 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"log/slog"
-	"sort"
+	"time"
 
 	"github.com/xmppd/xmppd/archive"
 	"github.com/xmppd/xmppd/conf"
@@ -81,10 +79,14 @@ func (s *Server) SetPresence(full jid.JID, raw []byte, available bool, priority 
 	if sess == nil {
 		return false
 	}
+	mu := s.userLock(full.Bare().String())
+	mu.Lock()
+	defer mu.Unlock()
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	initial := !sess.available && available
 	sess.available, sess.priority, sess.presence = available, priority, raw
+	sess.presenceAt = time.Now()
 	return initial
 }
 
@@ -122,32 +124,6 @@ func parseStanza(raw []byte) (*module.Stanza, error) {
 		}
 		return st, nil
 	}
-}
-
-// capsNode is the XEP-0115 node of this server.
-const capsNode = "https://github.com/xmppd/xmppd"
-
-// buildCaps computes the server's XEP-0115 <c/> stream feature from the
-// features and identities the modules registered for the host.
-func buildCaps(r *module.Registry) []byte {
-	ids := r.Identities(module.ToHost)
-	sort.Slice(ids, func(i, j int) bool {
-		a, b := ids[i], ids[j]
-		if a.Category != b.Category {
-			return a.Category < b.Category
-		}
-		return a.Type < b.Type
-	})
-	var s string
-	for _, id := range ids {
-		s += id.Category + "/" + id.Type + "//" + id.Name + "<"
-	}
-	for _, f := range r.Features(module.ToHost) {
-		s += f + "<"
-	}
-	sum := sha1.Sum([]byte(s))
-	ver := base64.StdEncoding.EncodeToString(sum[:])
-	return []byte("<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='" + capsNode + "' ver='" + ver + "'/>")
 }
 
 func (s *Server) capsFeature() []byte { return s.caps }

@@ -2,7 +2,9 @@ package server
 
 import (
 	"github.com/xmppd/xmppd/conf"
+	"github.com/xmppd/xmppd/xmpp/blocking"
 	"github.com/xmppd/xmppd/xmpp/disco"
+	"github.com/xmppd/xmppd/xmpp/last"
 	"github.com/xmppd/xmppd/xmpp/module"
 	"github.com/xmppd/xmppd/xmpp/offline"
 	"github.com/xmppd/xmppd/xmpp/ping"
@@ -20,9 +22,11 @@ var Version = "0.1.0-dev"
 // presence handler. This is the one place where features are switched on.
 func Modules(cfg *conf.Config) ([]module.Module, PresenceHandler) {
 	r := roster.New()
-	p := presence.New(r)
+	b := blocking.New(0)
+	p := presence.New(r, b)
 	mods := []module.Module{
 		r,
+		b,
 		p,
 		offline.New(),
 		disco.New(disco.Options{}),
@@ -30,6 +34,7 @@ func Modules(cfg *conf.Config) ([]module.Module, PresenceHandler) {
 		version.New(Version, false),
 		vcard.New(64 << 10),
 		private.New(64 << 10),
+		last.New(nil),
 	}
 	return mods, p
 }

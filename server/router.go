@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"sync"
 
 	"github.com/xmppd/xmppd/archive"
@@ -10,6 +11,14 @@ import (
 	"github.com/xmppd/xmppd/xmpp/module"
 	"mellium.im/xmpp/jid"
 )
+
+// userLock returns the lock that orders offline storage against a user's
+// availability changes (striped by bare JID).
+func (s *Server) userLock(bare string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(bare))
+	return &s.userLocks[h.Sum32()%uint32(len(s.userLocks))]
+}
 
 // router holds the bound sessions of local accounts, by bare JID. The
 // slices are copied on write so readers can use them after unlocking.
@@ -128,7 +137,8 @@ func (sess *session) info2() module.SessionInfo {
 	defer sess.mu.Unlock()
 	return module.SessionInfo{
 		JID: sess.jid, Priority: sess.priority, Available: sess.available,
-		Presence: sess.presence, RosterRequested: sess.rosterRequested,
+		Presence: sess.presence, PresenceAt: sess.presenceAt,
+		RosterRequested: sess.rosterRequested,
 	}
 }
 
@@ -189,7 +199,7 @@ func checkIQ(st *module.Stanza) error {
 
 // bounce answers st with an error, unless st is itself an error or result.
 func (s *Server) bounce(st *module.Stanza, err error) {
-	if st.Type == "error" || st.Type == "result" || st.Name == "presence" {
+	if errors.Is(err, module.ErrDrop) || st.Type == "error" || st.Type == "result" || st.Name == "presence" {
 		return
 	}
 	if st.From.Localpart() == "" || !s.domains[st.From.Domainpart()] {
@@ -285,6 +295,12 @@ func (s *Server) routeFull(ctx context.Context, st *module.Stanza, to jid.JID) {
 // a bare JID: the available resources with the highest non-negative
 // priority, else offline storage (RFC 6121 8.5.2, XEP-0160).
 func (s *Server) deliverBareMessage(ctx context.Context, st *module.Stanza, bare string) {
+	// Choosing "offline" and storing must not interleave with the user
+	// becoming available (SetPresence takes the same lock), or a message
+	// could be stored after the login already fetched the queue.
+	mu := s.userLock(bare)
+	mu.Lock()
+	defer mu.Unlock()
 	sessions := s.router.sessions(bare)
 	best, targets := -1, []*session(nil)
 	for _, o := range sessions {
@@ -393,6 +409,7 @@ func (s *Server) handleIQ(ctx context.Context, st *module.Stanza, target module.
 		return
 	}
 	res, err := h(ctx, st)
+	defer st.RunAfter()
 	if err != nil {
 		var se *module.StanzaError
 		if !errors.As(err, &se) {

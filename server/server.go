@@ -19,6 +19,7 @@ import (
 	"github.com/xmppd/xmppd/archive"
 	"github.com/xmppd/xmppd/conf"
 	"github.com/xmppd/xmppd/directory"
+	"github.com/xmppd/xmppd/xmpp/dom"
 	"github.com/xmppd/xmppd/xmpp/module"
 )
 
@@ -43,7 +44,9 @@ type Server struct {
 	domains map[string]bool
 	secret  [32]byte
 	router  router
-	caps    []byte
+	// userLocks: see userLock.
+	userLocks [256]sync.Mutex
+	caps      []byte
 
 	baseCtx context.Context
 	cancel  context.CancelFunc
@@ -123,7 +126,12 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("server: module %s: %w", m.Name(), err)
 		}
 	}
-	s.caps = buildCaps(s.reg)
+	for _, m := range s.modules {
+		// The disco module knows the XEP-0115 hash of what was registered.
+		if c, ok := m.(interface{ Caps() *dom.Element }); ok {
+			s.caps = c.Caps().Append(nil, nsClient)
+		}
+	}
 	return nil
 }
 

@@ -9,15 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xmppd/xmppd/archive"
+	asqlite "github.com/xmppd/xmppd/archive/sqlite"
 	"github.com/xmppd/xmppd/conf"
 	"github.com/xmppd/xmppd/directory/embedded"
-	"github.com/xmppd/xmppd/xmpp/module/moduletest"
 )
 
 type testServer struct {
 	*Server
 	addr string
-	off  *moduletest.Offline
+	off  archive.Offline
 }
 
 // startServer runs a server without TLS (PLAIN allowed in the clear) on a
@@ -46,7 +47,10 @@ func startServer(t testing.TB, edit func(*conf.Config)) *testServer {
 			t.Fatal(err)
 		}
 	}
-	off := moduletest.NewOffline()
+	off, err := asqlite.Open(filepath.Join(cfg.Server.DataDir, asqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
 	mods, pres := Modules(cfg)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -69,6 +73,7 @@ func startServer(t testing.TB, edit func(*conf.Config)) *testServer {
 			t.Errorf("shutdown: %v", err)
 		}
 		store.Close()
+		off.Close()
 	})
 	return &testServer{Server: srv, addr: srv.Addrs()[0].String(), off: off}
 }
@@ -232,4 +237,24 @@ func TestSlowConsumerIsCutOff(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("undelivered messages were not stored offline")
+}
+
+func TestOfflineWithUnavailableResources(t *testing.T) {
+	s := startServer(t, nil)
+	a := dialRaw(t, s.addr)
+	a.login("alice", "pw", "r")
+	a.presence()
+	b1 := dialRaw(t, s.addr)
+	b1.login("bob", "pw", "one")
+	b2 := dialRaw(t, s.addr)
+	b2.login("bob", "pw", "two")
+	// Bob is bound twice but available nowhere: the message waits offline.
+	a.send("<message to='bob@localhost' type='chat'><body>are you there?</body></message>")
+	a.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
+	a.expect("iq")
+	b2.send("<presence/>")
+	m := b2.expect("message")
+	if m.ChildText("", "body") != "are you there?" || m.Child("urn:xmpp:delay", "delay") == nil {
+		t.Fatalf("bob/two got %s", m)
+	}
 }

@@ -53,6 +53,7 @@ type session struct {
 	available       bool
 	priority        int
 	presence        []byte
+	presenceAt      time.Time
 	rosterRequested bool
 
 	ending    atomic.Bool

@@ -201,7 +201,8 @@ func (db *DB) Delete(ctx context.Context, user string) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM roster_items WHERE user = ?`,
-			`DELETE FROM roster_versions WHERE user = ?`,
+			// roster_versions is kept: a recreated account continues the
+			// old counter, so a client's cached version can never match.
 			`DELETE FROM user_data WHERE user = ?`,
 			`DELETE FROM groups WHERE member = ?`,
 		} {

@@ -134,14 +134,11 @@ func (db *DB) DeleteItem(ctx context.Context, user, contact string) (int64, erro
 	return version, err
 }
 
-// bumpVersion takes the next value of the shared roster counter and makes
-// it user's roster version.
+// bumpVersion increments user's roster version (a per-user counter, as
+// Prosody's: the first change of a roster is version 1).
 func (db *DB) bumpVersion(ctx context.Context, tx *sql.Tx, user string) (int64, error) {
 	var v int64
-	if err := tx.StmtContext(ctx, db.st.bumpSeq).QueryRowContext(ctx).Scan(&v); err != nil {
-		return 0, fmt.Errorf("embedded: roster version of %s: %w", user, unavailable(err))
-	}
-	if _, err := tx.StmtContext(ctx, db.st.setVersion).ExecContext(ctx, user, v); err != nil {
+	if err := tx.StmtContext(ctx, db.st.bumpSeq).QueryRowContext(ctx, user).Scan(&v); err != nil {
 		return 0, fmt.Errorf("embedded: roster version of %s: %w", user, unavailable(err))
 	}
 	return v, nil

@@ -107,7 +107,7 @@ func migrate(ctx context.Context, w *sql.DB) error {
 type stmts struct {
 	exists, scram, user, userGroups, list, listAll *sql.Stmt
 	roster, rosterVersion, item, getData           *sql.Stmt
-	putItem, deleteItem, bumpSeq, setVersion       *sql.Stmt
+	putItem, deleteItem, bumpSeq                   *sql.Stmt
 	putData, deleteData                            *sql.Stmt
 	all                                            []*sql.Stmt
 }
@@ -138,9 +138,8 @@ func (s *stmts) prepare(r, w *sql.DB) error {
 			pending_in = excluded.pending_in, approved = excluded.approved,
 			groups = excluded.groups, pending_stanza = excluded.pending_stanza`},
 		{&s.deleteItem, `DELETE FROM roster_items WHERE user = ? AND contact = ?`},
-		{&s.bumpSeq, `UPDATE roster_seq SET value = value + 1 WHERE id = 1 RETURNING value`},
-		{&s.setVersion, `INSERT INTO roster_versions (user, version) VALUES (?, ?)
-			ON CONFLICT (user) DO UPDATE SET version = excluded.version`},
+		{&s.bumpSeq, `INSERT INTO roster_versions (user, version) VALUES (?, 1)
+			ON CONFLICT (user) DO UPDATE SET version = version + 1 RETURNING version`},
 		{&s.putData, `INSERT INTO user_data (user, key, value) VALUES (?, ?, ?)
 			ON CONFLICT (user, key) DO UPDATE SET value = excluded.value`},
 		{&s.deleteData, `DELETE FROM user_data WHERE user = ? AND key = ?`},

@@ -40,10 +40,16 @@ var ErrDepth = errors.New("dom: element nesting too deep")
 // MaxDepth bounds nesting so a hostile payload cannot exhaust the stack.
 const MaxDepth = 64
 
-// Parse reads one element (the first) from b.
+// DefaultNS is the namespace of elements that declare none: stanzas are
+// stored and routed without xmlns and live in jabber:client.
+const DefaultNS = "jabber:client"
+
+// Parse reads one element (the first) from b; elements without a namespace
+// are in DefaultNS.
 func Parse(b []byte) (*Element, error) {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	d.Strict = true
+	d.DefaultSpace = DefaultNS
 	for {
 		t, err := d.Token()
 		if err != nil {

@@ -84,6 +84,9 @@ var (
 	ErrResourceConstraint = Err("resource-constraint", "")
 )
 
+// ErrDrop, returned by a Filter, stops a stanza silently: nobody is told.
+var ErrDrop = errors.New("module: stanza dropped")
+
 // AsStanzaError returns err as a *StanzaError; errors that are not one
 // become internal-server-error (their text is not leaked to the peer).
 func AsStanzaError(err error) *StanzaError {

@@ -7,6 +7,7 @@ package module
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/xmppd/xmppd/archive"
 	"github.com/xmppd/xmppd/conf"
@@ -28,6 +29,8 @@ type SessionInfo struct {
 	Priority  int
 	Available bool   // sent initial presence and not unavailable since
 	Presence  []byte // last broadcast presence (raw, from stamped), nil if none
+	// PresenceAt is when Presence was sent (for XEP-0203 delay stamps).
+	PresenceAt time.Time
 	// RosterRequested is true once the session fetched its roster
 	// ("interested resource", RFC 6121 2.1.6).
 	RosterRequested bool

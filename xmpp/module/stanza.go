@@ -26,9 +26,22 @@ type Stanza struct {
 	From, To jid.JID // From is always set; To is zero when absent
 	Raw      []byte
 
-	once sync.Once
-	el   *Element
-	err  error
+	once  sync.Once
+	el    *Element
+	err   error
+	after []func()
+}
+
+// Then schedules f to run after the reply to this IQ has been queued (a
+// roster push must follow the result of the set that caused it).
+func (s *Stanza) Then(f func()) { s.after = append(s.after, f) }
+
+// RunAfter runs what Then scheduled; the server calls it after replying.
+func (s *Stanza) RunAfter() {
+	for _, f := range s.after {
+		f()
+	}
+	s.after = nil
 }
 
 // Element parses Raw once and returns the tree.

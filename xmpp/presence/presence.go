@@ -17,11 +17,18 @@ import (
 	"mellium.im/xmpp/jid"
 )
 
+// Blocker tells whether a user blocks a JID (XEP-0191): blocked contacts
+// get no presence from the user.
+type Blocker interface {
+	Blocks(ctx context.Context, user string, j jid.JID) (bool, error)
+}
+
 // Module is the presence logic. The server calls Outbound and Inbound.
 type Module struct {
-	h      module.Host
-	reg    *module.Registry
-	roster *roster.Module
+	h       module.Host
+	reg     *module.Registry
+	roster  *roster.Module
+	blocker Blocker
 
 	mu sync.Mutex
 	// directed holds, per local full JID, the JIDs it sent directed
@@ -30,9 +37,23 @@ type Module struct {
 }
 
 // New returns the presence module; it needs the roster module for
-// subscriptions.
-func New(r *roster.Module) *Module {
-	return &Module{roster: r, directed: map[string]map[string]bool{}}
+// subscriptions and, optionally (nil), a Blocker.
+func New(r *roster.Module, b Blocker) *Module {
+	return &Module{roster: r, blocker: b, directed: map[string]map[string]bool{}}
+}
+
+// blocked reports whether user blocks contact; errors count as blocked
+// (never leak presence on doubt).
+func (m *Module) blocked(ctx context.Context, user, contact string) bool {
+	if m.blocker == nil {
+		return false
+	}
+	j, err := jid.Parse(contact)
+	if err != nil {
+		return true
+	}
+	b, err := m.blocker.Blocks(ctx, user, j)
+	return err != nil || b
 }
 
 // Name implements module.Module.
@@ -114,7 +135,7 @@ func (m *Module) broadcast(ctx context.Context, st *module.Stanza) error {
 		}
 	}
 	for _, it := range items {
-		if it.Subscription == directory.SubFrom || it.Subscription == directory.SubBoth {
+		if (it.Subscription == directory.SubFrom || it.Subscription == directory.SubBoth) && !m.blocked(ctx, user, it.JID) {
 			m.route(ctx, withTo(st.Raw, it.JID, true))
 		}
 	}
@@ -164,9 +185,12 @@ func (m *Module) answerProbe(ctx context.Context, user string, prober jid.JID) {
 	if err != nil || !ok || !(it.Subscription == directory.SubFrom || it.Subscription == directory.SubBoth) {
 		return
 	}
+	if m.blocked(ctx, user, prober.String()) {
+		return
+	}
 	for _, r := range m.h.Resources(user) {
 		if r.Available && r.Presence != nil {
-			m.h.Deliver(prober, withTo(r.Presence, prober.String(), false))
+			m.route(ctx, roster.PresenceCopy(r, prober.String()))
 		}
 	}
 }
@@ -177,9 +201,7 @@ func (m *Module) Inbound(ctx context.Context, st *module.Stanza) error {
 		return m.roster.Inbound(ctx, st)
 	}
 	if st.Type == "probe" {
-		if st.To.Resourcepart() == "" {
-			m.answerProbe(ctx, st.To.String(), st.From)
-		}
+		m.answerProbe(ctx, st.To.Bare().String(), st.From)
 		return nil
 	}
 	if st.To.Resourcepart() != "" {

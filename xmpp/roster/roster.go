@@ -126,7 +126,7 @@ func (m *Module) set(ctx context.Context, iq *module.Stanza) (*module.Element, e
 	}
 	contact := cj.String()
 	if el.Get("subscription") == "remove" {
-		return nil, m.remove(ctx, user, contact)
+		return nil, m.remove(ctx, iq, user, contact)
 	}
 	if contact == user {
 		return nil, module.Err("not-allowed", "cannot add yourself")
@@ -154,7 +154,12 @@ func (m *Module) set(ctx context.Context, iq *module.Stanza) (*module.Element, e
 		cur = directory.RosterItem{JID: contact, Subscription: directory.SubNone}
 	}
 	cur.Name, cur.Groups = name, groups
-	return nil, m.Put(ctx, user, cur)
+	ver, err := m.h.Store().PutItem(ctx, user, cur)
+	if err != nil {
+		return nil, fmt.Errorf("roster: %w", err)
+	}
+	iq.Then(func() { m.push(user, cur, ver) })
+	return nil, nil
 }
 
 func parseGroups(el *dom.Element) ([]string, error) {
@@ -181,7 +186,7 @@ func parseGroups(el *dom.Element) ([]string, error) {
 
 // remove deletes a contact, cancelling subscriptions both ways first
 // (RFC 6121 2.5.2).
-func (m *Module) remove(ctx context.Context, user, contact string) error {
+func (m *Module) remove(ctx context.Context, iq *module.Stanza, user, contact string) error {
 	it, ok, err := m.h.Store().Item(ctx, user, contact)
 	if err != nil {
 		return fmt.Errorf("roster: %w", err)
@@ -196,14 +201,16 @@ func (m *Module) remove(ctx context.Context, user, contact string) error {
 	if err != nil {
 		return fmt.Errorf("roster: %w", err)
 	}
-	m.push(user, directory.RosterItem{JID: contact, Subscription: "remove"}, ver)
 	m.clearPending(ctx, user, contact)
-	if it.Subscription == directory.SubTo || it.Subscription == directory.SubBoth || it.Ask {
-		m.route(ctx, user, contact, "unsubscribe", nil)
-	}
-	if it.Subscription == directory.SubFrom || it.Subscription == directory.SubBoth {
-		m.route(ctx, user, contact, "unsubscribed", nil)
-	}
+	iq.Then(func() {
+		m.push(user, directory.RosterItem{JID: contact, Subscription: "remove"}, ver)
+		if it.Subscription == directory.SubTo || it.Subscription == directory.SubBoth || it.Ask {
+			m.route(ctx, user, contact, "unsubscribe", nil)
+		}
+		if it.Subscription == directory.SubFrom || it.Subscription == directory.SubBoth {
+			m.route(ctx, user, contact, "unsubscribed", nil)
+		}
+	})
 	return nil
 }
 

@@ -3,6 +3,7 @@ package roster
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/xmppd/xmppd/directory"
 	"github.com/xmppd/xmppd/xmpp/dom"
@@ -63,6 +64,11 @@ func (m *Module) Outbound(ctx context.Context, st *module.Stanza) error {
 			m.clearPending(ctx, user, contact)
 			m.route(ctx, user, contact, "subscribed", st)
 			m.sendAvailable(ctx, user, contact)
+			if has(it.Subscription, directory.SubTo) {
+				// Now mutual: ask for the contact's presence again, as
+				// Prosody does.
+				m.route(ctx, user, contact, "probe", nil)
+			}
 		case pending:
 			m.clearPending(ctx, user, contact)
 		case !has(it.Subscription, directory.SubFrom) && !it.Approved:
@@ -279,17 +285,30 @@ func (m *Module) sendAvailable(ctx context.Context, user, contact string) {
 		if !r.Available || r.Presence == nil {
 			continue
 		}
-		p, err := dom.Parse(r.Presence)
-		if err != nil {
-			continue
-		}
-		p.Space = module.NSClient
-		p.Set("from", r.JID.String())
-		p.Set("to", contact)
-		if err := m.h.Route(ctx, p.Append(nil, module.NSClient)); err != nil {
+		if err := m.h.Route(ctx, PresenceCopy(r, contact)); err != nil {
 			m.h.Logger().Warn("roster: routing presence failed", "err", err)
 		}
 	}
+}
+
+// PresenceCopy is a resource's current presence sent again to one JID
+// (after an approval or for a probe), with a XEP-0203 <delay/> saying when
+// it was originally sent.
+func PresenceCopy(r module.SessionInfo, to string) []byte {
+	p, err := dom.Parse(r.Presence)
+	if err != nil {
+		return r.Presence
+	}
+	p.Set("from", r.JID.String())
+	p.Set("to", to)
+	p.Remove("urn:xmpp:delay", "delay")
+	at := r.PresenceAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	p.Add(dom.New("urn:xmpp:delay", "delay", "from", r.JID.Domainpart(),
+		"stamp", at.UTC().Format("2006-01-02T15:04:05Z")))
+	return p.Append(nil, module.NSClient)
 }
 
 // sendUnavailable sends unavailable presence from every available resource
