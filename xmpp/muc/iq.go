@@ -26,7 +26,7 @@ func (r *room) iqToOccupant(el *dom.Element, from jid.JID, nick string) {
 	sender := r.occupantOf(from.String())
 	switch {
 	case sender == nil:
-		r.send(errorReply(el, module.Err("not-acceptable", "You are not currently connected to this chat"), r.jid.String()))
+		r.send(errorReply(el, errNotInRoom, r.jid.String()))
 		return
 	case target == nil:
 		r.send(errorReply(el, module.Err("item-not-found", "Recipient not in room"), r.jid.String()))

@@ -45,7 +45,7 @@ func (r *room) groupchat(el *dom.Element, from jid.JID) {
 	o := r.occupantOf(from.String())
 	switch {
 	case o == nil || o.role == roleNone:
-		r.send(errorReply(el, module.Err("not-acceptable", "You are not currently connected to this chat"), ""))
+		r.send(errorReply(el, errNotInRoom, ""))
 		return
 	case o.role == roleVisitor:
 		r.send(errorReply(el, module.Err("forbidden", "You do not currently have permission to speak in this chat"), ""))
@@ -181,7 +181,7 @@ func (r *room) messageToOccupant(el *dom.Element, from jid.JID, nick string) {
 	switch {
 	case sender == nil:
 		if typ != "error" {
-			r.send(errorReply(el, module.Err("not-acceptable", "You are not currently connected to this chat"), r.jid.String()))
+			r.send(errorReply(el, errNotInRoom, r.jid.String()))
 		}
 		return
 	case typ == "groupchat":

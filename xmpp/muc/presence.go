@@ -205,7 +205,7 @@ func (r *room) kick(el *dom.Element, from jid.JID) {
 func (r *room) probe(el *dom.Element, from jid.JID, nick string) {
 	prober := r.occupantOf(from.String())
 	if prober == nil {
-		r.send(errorReply(el, module.Err("not-acceptable", "You are not currently connected to this chat"), r.jid.String()))
+		r.send(errorReply(el, errNotInRoom, r.jid.String()))
 		return
 	}
 	if target := r.occupants[nick]; target != nil {

@@ -159,3 +159,6 @@ func boolValue(b bool) string {
 	}
 	return "0"
 }
+
+// errNotInRoom answers a stanza that needs its sender to be in the room.
+var errNotInRoom = &module.StanzaError{Type: "cancel", Condition: "not-acceptable", Text: "You are not currently connected to this chat"}
