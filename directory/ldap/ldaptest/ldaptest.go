@@ -41,9 +41,13 @@ var Users = []string{"alice", "bob", "carol", "dave", "eve"}
 
 // Server is one private slapd.
 type Server struct {
-	URL  string // ldap://127.0.0.1:port/
+	URL  string // ldap://127.0.0.1:port/ (StartTLS available)
 	Addr string
-	Dir  string
+	// TLSURL is ldaps://127.0.0.1:port/; CAFile verifies its certificate
+	// (issued to 127.0.0.1 and localhost).
+	TLSURL string
+	CAFile string
+	Dir    string
 
 	conf   string
 	cmd    *exec.Cmd
@@ -98,6 +102,10 @@ func StartWithLDIF(tb testing.TB, extra string) *Server {
 	if err := os.Mkdir(filepath.Join(dir, "db"), 0o700); err != nil {
 		tb.Fatalf("ldaptest: %v", err)
 	}
+	s.CAFile = filepath.Join(dir, "tls.crt")
+	if err := writeCert(s.CAFile, filepath.Join(dir, "tls.key")); err != nil {
+		tb.Fatalf("ldaptest: %v", err)
+	}
 	out, err := exec.Command(slapadd, "-q", "-f", s.conf, "-l", filepath.Join(TestdataDir(), "example.ldif")).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("ldaptest: slapadd: %v\n%s", err, out)
@@ -119,6 +127,7 @@ func StartWithLDIF(tb testing.TB, extra string) *Server {
 	for attempt := 0; ; attempt++ {
 		s.Addr = freePort(tb)
 		s.URL = "ldap://" + s.Addr + "/"
+		s.TLSURL = "ldaps://" + freePort(tb) + "/"
 		err := s.start(slapd)
 		if err == nil {
 			return s
@@ -153,7 +162,7 @@ func (s *Server) Kill(tb testing.TB) {
 
 func (s *Server) start(slapd string) error {
 	// -d 0 keeps slapd in the foreground (a child we can kill) and quiet.
-	cmd := exec.Command(slapd, "-f", s.conf, "-h", s.URL, "-d", "0")
+	cmd := exec.Command(slapd, "-f", s.conf, "-h", s.URL+" "+s.TLSURL, "-d", "0")
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start slapd: %w", err)
