@@ -39,9 +39,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return runContext(context.Background(), args, stdin, stdout, stderr)
 }
 
-// errUsage asks for the usage text after the error message.
-var errUsage = errors.New("usage")
-
 func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("xmppctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
