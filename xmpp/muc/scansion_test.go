@@ -44,7 +44,13 @@ func parseScript(t *testing.T, path string) (map[string]map[string]string, []scs
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(string(b), "\n")
+	return parseScriptText(t, path, string(b))
+}
+
+// parseScriptText parses a transcript (see parseScript).
+func parseScriptText(t *testing.T, path, text string) (map[string]map[string]string, []scsAction) {
+	t.Helper()
+	lines := strings.Split(text, "\n")
 	clients := map[string]map[string]string{}
 	var actions []scsAction
 	for i := 0; i < len(lines); {
