@@ -14,6 +14,8 @@ STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME ?= 20s
 # Upper bound for one package's tests (the interop package is the slowest).
 TEST_TIMEOUT ?= 45m
+# Packages for test, lint, bench: `make test PKGS=./server/interop/...`.
+PKGS ?= ./...
 
 .PHONY: all build run deps test lint bench fuzz clean
 
@@ -50,25 +52,25 @@ deps:
 ## test: deps, go vet, and every test with the race detector: unit tests,
 ## fuzz seed corpora, interop with Debian's clients, scansion conformance
 test: deps
-	$(GO) vet ./...
-	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	$(GO) vet $(PKGS)
+	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
 
 ## lint: gofmt, go vet, staticcheck (skipped with a notice when the Go
 ## module proxy cannot be reached)
 lint:
 	@unformatted="$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt -l:"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet $(PKGS)
 	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -version >/dev/null 2>&1; then \
-		echo "staticcheck@$(STATICCHECK_VERSION) ./..."; \
-		$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...; \
+		echo "staticcheck@$(STATICCHECK_VERSION) $(PKGS)"; \
+		$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS); \
 	else \
 		echo "lint: staticcheck@$(STATICCHECK_VERSION) not available from the Go proxy; skipped"; \
 	fi
 
 ## bench: every benchmark, with allocations
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 ## fuzz: each Fuzz target for FUZZTIME (go test -fuzz takes one at a time)
 fuzz:
