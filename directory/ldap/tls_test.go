@@ -39,3 +39,35 @@ func TestTLS(t *testing.T) {
 		})
 	}
 }
+
+func TestCheck(t *testing.T) {
+	srv := ldaptest.Start(t)
+	tests := []struct {
+		name    string
+		edit    func(*conf.LDAP)
+		tls     bool
+		sample  int
+		groups  int
+		wantErr bool
+	}{
+		{"plain", nil, false, 5, 2, false},
+		{"starttls", func(c *conf.LDAP) { c.StartTLS = true; c.CAFile = srv.CAFile }, true, 5, 2, false},
+		{"posix groups", posix, false, 5, 1, false},
+		{"wrong service password", func(c *conf.LDAP) { c.BindPassword = "nope" }, false, 0, 0, true},
+		{"missing base", func(c *conf.LDAP) { c.UserBase = "ou=nobody,dc=example,dc=org" }, false, 0, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := newBackend(t, srv, tc.edit).Check(ctxT(t))
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("Check = %+v, want an error", r)
+				}
+				return
+			}
+			if err != nil || r.TLS != tc.tls || len(r.Sample) != tc.sample || r.Groups != tc.groups {
+				t.Fatalf("Check = %+v, %v; want tls=%v, %d users, %d groups", r, err, tc.tls, tc.sample, tc.groups)
+			}
+		})
+	}
+}
