@@ -9,7 +9,7 @@ import (
 
 // normalize puts every element that has no namespace (the root of a routed
 // stanza and the children that inherit the stream's default namespace)
-// into jabber:client, so that copies serialise without xmlns=''.
+// into jabber:client, so that copies serialise without xmlns=”.
 func normalize(e *dom.Element) *dom.Element {
 	if e.Space == "" {
 		e.Space = module.NSClient
