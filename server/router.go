@@ -262,9 +262,16 @@ func (s *Server) route(ctx context.Context, st *module.Stanza) {
 	bare := to.String()
 	switch st.Name {
 	case "iq":
-		if st.Type == "get" || st.Type == "set" {
-			s.handleIQ(ctx, st, module.ToAccount)
+		if st.Type != "get" && st.Type != "set" {
+			return
 		}
+		if len(s.router.sessions(bare)) == 0 && bare != st.From.Bare().String() {
+			if ok, err := s.store.Exists(ctx, bare); err != nil || !ok {
+				s.bounce(st, module.ErrServiceUnavailable)
+				return
+			}
+		}
+		s.handleIQ(ctx, st, module.ToAccount)
 	case "message":
 		s.deliverBareMessage(ctx, st, bare)
 	}

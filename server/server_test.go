@@ -258,3 +258,38 @@ func TestOfflineWithUnavailableResources(t *testing.T) {
 		t.Fatalf("bob/two got %s", m)
 	}
 }
+
+func TestIQToUnknownAccount(t *testing.T) {
+	s := startServer(t, nil)
+	a := dialRaw(t, s.addr)
+	a.login("alice", "pw", "r")
+	a.send("<iq type='get' id='v1' to='ghost@localhost'><vCard xmlns='vcard-temp'/></iq>")
+	iq := a.expect("iq")
+	if iq.Get("type") != "error" || iq.Child("", "error").Child("", "service-unavailable") == nil {
+		t.Fatalf("got %s", iq)
+	}
+}
+
+func TestResourceConflictAndLimit(t *testing.T) {
+	s := startServer(t, func(c *conf.Config) { c.C2S.MaxResources = 2 })
+	old := dialRaw(t, s.addr)
+	old.login("alice", "pw", "same")
+	old.presence()
+	nw := dialRaw(t, s.addr)
+	nw.login("alice", "pw", "same")
+	if got := old.streamError(); got != "conflict" {
+		t.Fatalf("old session got %q", got)
+	}
+	two := dialRaw(t, s.addr)
+	two.login("alice", "pw", "other")
+	three := dialRaw(t, s.addr)
+	three.open("localhost")
+	three.send(plainAuth("alice", "pw"))
+	three.expect("success")
+	three.open("localhost")
+	three.send("<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>third</resource></bind></iq>")
+	iq := three.expect("iq")
+	if iq.Get("type") != "error" || iq.Child("", "error").Child("", "resource-constraint") == nil {
+		t.Fatalf("third resource: %s", iq)
+	}
+}

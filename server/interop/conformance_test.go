@@ -65,14 +65,18 @@ func TestConformance(t *testing.T) {
 		for _, name := range conformanceScripts {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				ok := runScript(t, dir, runner, name)
-				mu.Lock()
-				defer mu.Unlock()
-				if ok {
-					passed = append(passed, name)
-				} else {
-					failed = append(failed, name)
-				}
+				// registered first, so it runs last: after the server's
+				// stop, and also after a t.Fatal
+				t.Cleanup(func() {
+					mu.Lock()
+					defer mu.Unlock()
+					if t.Failed() {
+						failed = append(failed, name)
+					} else {
+						passed = append(passed, name)
+					}
+				})
+				runScript(t, dir, runner, name)
 			})
 		}
 	})
@@ -80,7 +84,7 @@ func TestConformance(t *testing.T) {
 	t.Logf("conformance: %d passed, %d failed %v", len(passed), len(failed), failed)
 }
 
-func runScript(t *testing.T, dir, runner, name string) bool {
+func runScript(t *testing.T, dir, runner, name string) {
 	script := filepath.Join(dir, "scansion", name+".scs")
 	if slices.Contains(patched[name], h.Kind) {
 		script = filepath.Join(h.Root, "testdata", "conformance", name+".scs")
@@ -98,13 +102,10 @@ func runScript(t *testing.T, dir, runner, name string) bool {
 		"--port", portOf(s.C2S), "--cafile", h.Certs.CA, "--timeout", "10", "--lenient", script)
 	m, found := out.Match(resultRe.String())
 	if !found {
-		t.Errorf("%s: runner printed no result line:\n%s", name, out)
-		return false
+		t.Fatalf("%s: runner printed no result line:\n%s", name, out)
 	}
 	t.Log(m[0])
 	if out.Err != nil || m[0] != passLine {
 		t.Errorf("%s: %s\n%s", name, m[0], out)
-		return false
 	}
-	return true
 }
