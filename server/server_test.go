@@ -293,3 +293,20 @@ func TestResourceConflictAndLimit(t *testing.T) {
 		t.Fatalf("third resource: %s", iq)
 	}
 }
+
+func TestShutdownSendsSystemShutdown(t *testing.T) {
+	s := startServer(t, nil)
+	a := dialRaw(t, s.addr)
+	a.login("alice", "pw", "r")
+	a.presence()
+	half := dialRaw(t, s.addr) // still negotiating
+	half.open("localhost")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	go func() { _ = s.Shutdown(ctx) }()
+	for _, c := range []*testClient{a, half} {
+		if got := c.streamError(); got != "system-shutdown" {
+			t.Fatalf("got %q", got)
+		}
+	}
+}
