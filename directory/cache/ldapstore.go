@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -37,6 +38,18 @@ func OpenLDAP(cfg *conf.Config, rest directory.Store) (*LDAPStore, error) {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	return &LDAPStore{Cache: c, Rosters: rest, Data: rest, LDAP: b, rest: rest}, nil
+}
+
+// Delete removes the LDAP entry, then the contact list and data the other
+// store holds for the user.
+func (s *LDAPStore) Delete(ctx context.Context, user string) error {
+	if err := s.Cache.Delete(ctx, user); err != nil {
+		return err
+	}
+	if err := s.rest.Delete(ctx, user); err != nil && !errors.Is(err, directory.ErrNotFound) {
+		return fmt.Errorf("cache: delete %s from the embedded store: %w", user, err)
+	}
+	return nil
 }
 
 // Close closes the LDAP connections, the cache and the other store.

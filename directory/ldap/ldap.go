@@ -76,6 +76,9 @@ func New(cfg conf.LDAP, domains []string) (*Backend, error) {
 	if cfg.Domain != "" {
 		domains = []string{cfg.Domain}
 	}
+	if len(domains) == 0 {
+		return nil, errors.New("ldap: no domain to serve")
+	}
 	b := &Backend{cfg: cfg, domains: map[string]bool{}}
 	for _, d := range domains {
 		b.domains[d] = true

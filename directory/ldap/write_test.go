@@ -2,11 +2,15 @@ package ldap_test
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/xmppd/xmppd/conf"
 	"github.com/xmppd/xmppd/directory"
+	"github.com/xmppd/xmppd/directory/cache"
+	"github.com/xmppd/xmppd/directory/embedded"
+	"github.com/xmppd/xmppd/directory/ldap"
 	"github.com/xmppd/xmppd/directory/ldap/ldaptest"
 )
 
@@ -98,5 +102,44 @@ func TestCreateRefused(t *testing.T) {
 	}
 	if err := rw.CheckPassword(ctx, "alice@example.org", "alice-secret"); err != nil {
 		t.Fatalf("alice's password changed by a refused create: %v", err)
+	}
+}
+
+// TestLDAPStoreDelete removes an account from LDAP and its roster from the
+// embedded store it is paired with.
+func TestLDAPStoreDelete(t *testing.T) {
+	srv := ldaptest.Start(t)
+	cfg := conf.Default()
+	cfg.Server.Domains = []string{ldaptest.Domain}
+	cfg.Directory.Backend = "ldap"
+	cfg.Directory.LDAP = srv.Config()
+	cfg.Directory.LDAP.Writable = true
+	emb, err := embedded.Open(filepath.Join(t.TempDir(), embedded.FileName), 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := cache.OpenLDAP(cfg, emb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := ctxT(t)
+	if err := s.Create(ctx, "frank@example.org", "frank-secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutItem(ctx, "frank@example.org", directory.RosterItem{JID: "alice@example.org", Subscription: directory.SubNone}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "frank@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Exists(ctx, "frank@example.org"); ok || err != nil {
+		t.Fatalf("Exists after Delete: %v %v", ok, err)
+	}
+	if items, _, err := s.Roster(ctx, "frank@example.org"); err != nil || len(items) != 0 {
+		t.Fatalf("roster after Delete: %v %v", items, err)
+	}
+	if _, err := ldap.New(conf.Default().Directory.LDAP, nil); err == nil {
+		t.Fatal("ldap.New without a domain succeeded")
 	}
 }
