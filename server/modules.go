@@ -10,6 +10,7 @@ import (
 	"github.com/xmppd/xmppd/xmpp/ping"
 	"github.com/xmppd/xmppd/xmpp/presence"
 	"github.com/xmppd/xmppd/xmpp/private"
+	"github.com/xmppd/xmppd/xmpp/register"
 	"github.com/xmppd/xmppd/xmpp/roster"
 	"github.com/xmppd/xmppd/xmpp/vcard"
 	"github.com/xmppd/xmppd/xmpp/version"
@@ -18,9 +19,17 @@ import (
 // Version is the software version reported by XEP-0092.
 var Version = "0.1.0-dev"
 
-// Modules returns the list of enabled modules, in start order, and the
-// presence handler. This is the one place where features are switched on.
-func Modules(cfg *conf.Config) ([]module.Module, PresenceHandler) {
+// Wiring is what Modules chose: the modules in start order and the ones
+// the core calls directly.
+type Wiring struct {
+	Modules  []module.Module
+	Presence PresenceHandler
+	Register Registrar // nil unless in-band registration is enabled
+}
+
+// Modules returns the enabled modules. This is the one place where
+// features are switched on.
+func Modules(cfg *conf.Config) Wiring {
 	r := roster.New()
 	b := blocking.New(0)
 	p := presence.New(r, b)
@@ -36,5 +45,12 @@ func Modules(cfg *conf.Config) ([]module.Module, PresenceHandler) {
 		private.New(64 << 10),
 		last.New(nil),
 	}
-	return mods, p
+	w := Wiring{Presence: p}
+	if cfg.Registration.Enabled {
+		reg := register.New()
+		mods = append(mods, reg)
+		w.Register = reg
+	}
+	w.Modules = mods
+	return w
 }

@@ -51,12 +51,12 @@ func startServer(t testing.TB, edit func(*conf.Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mods, pres := Modules(cfg)
+	w := Modules(cfg)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	srv, err := New(Options{Config: cfg, Logger: log, Store: store, Offline: off, Modules: mods, Presence: pres})
+	srv, err := New(Options{Config: cfg, Logger: log, Store: store, Offline: off, Modules: w.Modules, Presence: w.Presence, Register: w.Register})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,5 +308,29 @@ func TestShutdownSendsSystemShutdown(t *testing.T) {
 		if got := c.streamError(); got != "system-shutdown" {
 			t.Fatalf("got %q", got)
 		}
+	}
+}
+
+func TestInBandRegistration(t *testing.T) {
+	s := startServer(t, func(c *conf.Config) { c.Registration.Enabled = true })
+	c := dialRaw(t, s.addr)
+	f := c.open("localhost")
+	if f.Child("http://jabber.org/features/iq-register", "register") == nil {
+		t.Fatalf("no register feature: %s", f)
+	}
+	c.send("<iq type='get' id='r1'><query xmlns='jabber:iq:register'/></iq>")
+	if iq := c.expect("iq"); iq.Get("type") != "result" || iq.Child("jabber:iq:register", "query") == nil {
+		t.Fatalf("form: %s", iq)
+	}
+	c.send("<iq type='set' id='r2'><query xmlns='jabber:iq:register'><username>dave</username><password>longenough1</password></query></iq>")
+	if iq := c.expect("iq"); iq.Get("type") != "result" {
+		t.Fatalf("register: %s", iq)
+	}
+	d := dialRaw(t, s.addr)
+	d.login("dave", "longenough1", "r")
+	// A taken name is refused.
+	c.send("<iq type='set' id='r3'><query xmlns='jabber:iq:register'><username>alice</username><password>longenough1</password></query></iq>")
+	if iq := c.expect("iq"); iq.Get("type") != "error" || iq.Child("", "error").Child("", "conflict") == nil {
+		t.Fatalf("taken name: %s", iq)
 	}
 }

@@ -54,10 +54,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	mods, pres := server.Modules(cfg)
+	w := server.Modules(cfg)
 	srv, err := server.New(server.Options{
 		Config: cfg, Logger: log, Store: store, Offline: off, TLS: tlsConf,
-		Modules: mods, Presence: pres,
+		Modules: w.Modules, Presence: w.Presence, Register: w.Register,
 	})
 	if err != nil {
 		return err
