@@ -8,6 +8,7 @@ package muc
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -50,13 +51,16 @@ type Module struct {
 	mu    sync.Mutex
 	rooms map[string]*room // by localpart
 
+	pmu       sync.Mutex      // guards persisted; taken with a room locked
+	persisted map[string]bool // rooms written to the store
+
 	wg sync.WaitGroup // asynchronous routes back into the service
 }
 
 var _ module.Module = (*Module)(nil)
 
 // New returns the module; it reads its configuration in Start.
-func New() *Module { return &Module{rooms: map[string]*room{}} }
+func New() *Module { return &Module{rooms: map[string]*room{}, persisted: map[string]bool{}} }
 
 // Name implements module.Module.
 func (m *Module) Name() string { return "muc" }
@@ -75,6 +79,9 @@ func (m *Module) Start(ctx context.Context, h module.Host, r *module.Registry) e
 	}
 	if m.domain == "" {
 		return nil
+	}
+	if err := m.load(ctx); err != nil {
+		return fmt.Errorf("muc: load persistent rooms: %w", err)
 	}
 	r.HandleDomain(m.domain, m.handle)
 	return nil
@@ -152,6 +159,7 @@ func (m *Module) release(ctx context.Context, r *room) {
 	if r.empty() && !r.cfg.Persistent {
 		r.gone = true
 	}
+	m.persist(ctx, r)
 	if r.gone {
 		m.mu.Lock()
 		if m.rooms[r.local] == r {

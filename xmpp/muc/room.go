@@ -223,7 +223,8 @@ type room struct {
 	subjectAt            time.Time
 	history              []histEntry
 
-	out []*dom.Element
+	out   []*dom.Element
+	saved []byte // last state written to the store (persistent rooms)
 }
 
 func newRoom(m *Module, local string) *room {

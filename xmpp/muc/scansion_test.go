@@ -105,6 +105,11 @@ func newScsRun(t *testing.T, defs map[string]map[string]string) *scsRun {
 	host := mt.NewHost()
 	host.Cfg.Services.Conference = "conference.localhost"
 	host.Cfg.Server.Admins = []string{"admin@localhost"}
+	return newScsRunOn(t, defs, host)
+}
+
+// newScsRunOn starts a new module on an existing host (a restart).
+func newScsRunOn(t *testing.T, defs map[string]map[string]string, host *mt.Host) *scsRun {
 	reg := module.NewRegistry()
 	m := New()
 	if err := m.Start(context.Background(), host, reg); err != nil {
