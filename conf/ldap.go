@@ -98,6 +98,9 @@ func (l *LDAP) validate(p *Problems) {
 	if l.BindPassword != "" && l.BindPasswordFile != "" {
 		p.Addf(k+"bind_password", "give bind_password or bind_password_file, not both")
 	}
+	if l.BindDN != "" && l.BindPassword == "" && l.BindPasswordFile == "" {
+		p.Addf(k+"bind_password", "required with bind_dn (an empty password is an anonymous bind)")
+	}
 	if l.Domain != "" && strings.ContainsAny(l.Domain, "@/ ") {
 		p.Addf(k+"domain", "%q is not a domain", l.Domain)
 	}

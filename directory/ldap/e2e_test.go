@@ -17,7 +17,6 @@ import (
 	"github.com/xmppd/xmppd/directory/ldap/ldaptest"
 	"github.com/xmppd/xmppd/server"
 	"github.com/xmppd/xmppd/xmpp/module/moduletest"
-	"github.com/xmppd/xmppd/xmpp/register"
 )
 
 // e2e is xmppd (in process, STARTTLS required) on an LDAP directory behind
@@ -64,11 +63,9 @@ func startE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	e.ca = filepath.Join(cfg.Server.DataDir, "tls", ldaptest.Domain+".crt")
-	mods, pres := server.Modules(cfg)
-	reg := register.New()
-	mods = append(mods, reg)
+	w := server.Modules(cfg) // with registration enabled, it includes xmpp/register
 	s, err := server.New(server.Options{Config: cfg, Logger: log, Store: e.store, Offline: moduletest.NewOffline(),
-		TLS: tlsConf, Modules: mods, Presence: pres, Register: reg})
+		TLS: tlsConf, Modules: w.Modules, Presence: w.Presence, Register: w.Register})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -256,6 +256,8 @@ func TestConfigValidate(t *testing.T) {
 		{"member type", func(c *conf.LDAP) { c.MemberType = "guid" }, "directory.ldap.member_type"},
 		{"scheme", func(c *conf.LDAP) { c.PasswordScheme = "md5" }, "directory.ldap.password_scheme"},
 		{"pool", func(c *conf.LDAP) { c.PoolSize = 0 }, "directory.ldap.pool_size"},
+		{"bind dn without password", func(c *conf.LDAP) { c.BindDN = ldaptest.ServiceDN }, "directory.ldap.bind_password"},
+		{"two passwords", func(c *conf.LDAP) { c.BindPassword = "a"; c.BindPasswordFile = "/x" }, "directory.ldap.bind_password"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
