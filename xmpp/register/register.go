@@ -119,6 +119,9 @@ func (m *Module) set(ctx context.Context, iq *module.Stanza) (*module.Element, e
 		if err := m.host.Store().Delete(ctx, user); err != nil {
 			return nil, storeError("remove "+user, err)
 		}
+		if err := m.host.Offline().DeleteUser(ctx, user); err != nil {
+			m.host.Logger().Warn("register: offline messages of a removed account were not deleted", "user", user, "err", err)
+		}
 		m.host.Logger().Info("register: account removed", "user", user)
 		return nil, nil
 	}
