@@ -128,6 +128,17 @@ func TestOutage(t *testing.T) {
 			t.Fatalf("login during outage = %v, want ErrUnavailable", err)
 		}
 	}
+	// Reconnection backs off: back-to-back logins fail fast instead of
+	// each dialling the dead address.
+	before := b.Stats().Dials
+	for range 10 {
+		if err := b.CheckPassword(ctx, "carol@example.org", "carol-secret"); !errors.Is(err, directory.ErrUnavailable) {
+			t.Fatalf("login during outage = %v", err)
+		}
+	}
+	if n := b.Stats().Dials - before; n >= 10 {
+		t.Fatalf("%d connection attempts for 10 logins: no backoff", n)
+	}
 	if ok, err := c.Exists(ctx, "alice@example.org"); !ok || err != nil {
 		t.Fatalf("cached Exists during outage: %v %v", ok, err)
 	}
