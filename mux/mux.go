@@ -29,11 +29,11 @@ type Mux struct {
 
 	sess atomic.Pointer[yamux.Session]
 
-	mu        sync.Mutex
-	clients   map[net.Conn]struct{}
-	wg        sync.WaitGroup
-	ctr       counters
-	statsAddr net.Addr
+	mu      sync.Mutex
+	clients map[net.Conn]struct{}
+	wg      sync.WaitGroup
+	ctr     counters
+	statsLn net.Listener
 }
 
 // New validates cfg and opens every client listener (so the ports are
@@ -53,6 +53,13 @@ func New(cfg *Config, log *slog.Logger) (*Mux, error) {
 		}
 		m.tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
 			NextProtos: []string{"xmpp-client"}}
+	}
+	if a := cfg.Stats.Listen; a != "" {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return nil, fmt.Errorf("mux: stats.listen: %w", err)
+		}
+		m.statsLn = ln
 	}
 	for _, a := range cfg.Listen.Plain {
 		ln, err := net.Listen("tcp", a)
@@ -97,7 +104,11 @@ func addrs(lns []net.Listener) []net.Addr {
 }
 
 func (m *Mux) closeListeners() {
-	for _, ln := range append(append([]net.Listener{}, m.plain...), m.direct...) {
+	all := append(append([]net.Listener{}, m.plain...), m.direct...)
+	if m.statsLn != nil {
+		all = append(all, m.statsLn)
+	}
+	for _, ln := range all {
 		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			m.log.Warn("mux: close listener", "addr", ln.Addr().String(), "err", err)
 		}
@@ -114,7 +125,6 @@ func (m *Mux) Run(ctx context.Context) error {
 		m.closeListeners()
 		return err
 	}
-	defer stop()
 	for _, ln := range m.plain {
 		m.goTracked(func() { m.acceptLoop(ln, false) })
 	}
@@ -122,6 +132,7 @@ func (m *Mux) Run(ctx context.Context) error {
 		m.goTracked(func() { m.acceptLoop(ln, true) })
 	}
 	m.linkLoop(ctx)
+	stop()
 	m.closeListeners()
 	m.closeClients()
 	m.wg.Wait()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -59,12 +58,7 @@ func (m *Mux) startStats(ctx context.Context) (func(), error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var srv *http.Server
 	if a := m.cfg.Stats.Listen; a != "" {
-		ln, err := net.Listen("tcp", a)
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("mux: stats.listen: %w", err)
-		}
-		m.statsAddr = ln.Addr()
+		ln := m.statsLn
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /stats", m.serveStats)
 		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -86,7 +80,12 @@ func (m *Mux) startStats(ctx context.Context) (func(), error) {
 }
 
 // StatsAddr is the bound address of the stats endpoint (nil when off).
-func (m *Mux) StatsAddr() net.Addr { return m.statsAddr }
+func (m *Mux) StatsAddr() net.Addr {
+	if m.statsLn == nil {
+		return nil
+	}
+	return m.statsLn.Addr()
+}
 
 func (m *Mux) serveStats(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
