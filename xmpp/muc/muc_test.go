@@ -139,6 +139,9 @@ Juliet receives:
 		<error type='auth'><registration-required xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>
 	</presence>
 
+Juliet sends:
+	<presence/>
+
 Romeo sends:
 	<message to='room@conference.localhost' id='inv'>
 		<x xmlns='http://jabber.org/protocol/muc#user'><invite to='juliet@localhost'><reason>come</reason></invite></x>

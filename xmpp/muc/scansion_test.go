@@ -88,6 +88,7 @@ func parseScriptText(t *testing.T, path, text string) (map[string]map[string]str
 type scsClient struct {
 	full      jid.JID
 	online    bool
+	available bool // sent initial presence: gets messages to the bare JID
 	queue     []*dom.Element
 	presentTo map[string]bool // directed presence targets at the service
 }
@@ -150,7 +151,7 @@ func (s *scsRun) deliver(ctx context.Context, raw []byte) error {
 		return err
 	}
 	for _, c := range s.clients {
-		if c.online && (c.full.Equal(to) || (to.Resourcepart() == "" && c.full.Bare().Equal(to))) {
+		if c.online && (c.full.Equal(to) || (to.Resourcepart() == "" && c.available && c.full.Bare().Equal(to))) {
 			c.queue = append(c.queue, el.Copy())
 		}
 	}
@@ -183,6 +184,7 @@ func (s *scsRun) send(c *scsClient, body string) {
 				el.Add(dom.New("vcard-temp:x:update", "x").Add(dom.New("vcard-temp:x:update", "photo")))
 			}
 			if !el.Has("to") {
+				c.available = el.Get("type") == ""
 				c.queue = append(c.queue, el.Copy())
 				continue
 			}
@@ -211,7 +213,7 @@ func (s *scsRun) disconnect(c *scsClient) {
 		s.dispatch(el, to)
 	}
 	c.presentTo = map[string]bool{}
-	c.online = false
+	c.online, c.available = false, false
 }
 
 func parseXML(t *testing.T, text string) []*dom.Element {
