@@ -17,8 +17,9 @@ import (
 
 type testServer struct {
 	*Server
-	addr string
-	off  archive.Offline
+	addr  string
+	off   archive.Offline
+	store *embedded.DB
 }
 
 // startServer runs a server without TLS (PLAIN allowed in the clear) on a
@@ -75,7 +76,7 @@ func startServer(t testing.TB, edit func(*conf.Config)) *testServer {
 		store.Close()
 		off.Close()
 	})
-	return &testServer{Server: srv, addr: srv.Addrs()[0].String(), off: off}
+	return &testServer{Server: srv, addr: srv.Addrs()[0].String(), off: off, store: store}
 }
 
 type testWriter struct{ t testing.TB }
@@ -332,5 +333,39 @@ func TestInBandRegistration(t *testing.T) {
 	c.send("<iq type='set' id='r3'><query xmlns='jabber:iq:register'><username>alice</username><password>longenough1</password></query></iq>")
 	if iq := c.expect("iq"); iq.Get("type") != "error" || iq.Child("", "error").Child("", "conflict") == nil {
 		t.Fatalf("taken name: %s", iq)
+	}
+}
+
+func TestSharedGroupRoster(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := context.Background()
+	for _, u := range []string{"alice@localhost", "bob@localhost"} {
+		if err := s.store.AddGroupMember(ctx, "Team", u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := dialRaw(t, s.addr)
+	a.login("alice", "pw", "r")
+	a.send("<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>")
+	q := a.expect("iq").Child("jabber:iq:roster", "query")
+	it := q.Child("", "item")
+	if it == nil || it.Get("jid") != "bob@localhost" || it.Get("subscription") != "both" || it.ChildText("", "group") != "Team" {
+		t.Fatalf("roster: %s", q)
+	}
+	a.presence()
+	b := dialRaw(t, s.addr)
+	b.login("bob", "pw", "r")
+	b.send("<presence/>")
+	// Bob gets Alice's presence (probe answered) and Alice gets Bob's.
+	for _, c := range []struct {
+		cl   *testClient
+		from string
+	}{{b, a.jid}, {a, b.jid}} {
+		for {
+			p := c.cl.expect("presence")
+			if p.Get("from") == c.from {
+				break
+			}
+		}
 	}
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/xmppd/xmppd/archive/sqlite"
 	"github.com/xmppd/xmppd/conf"
+	"github.com/xmppd/xmppd/directory"
+	"github.com/xmppd/xmppd/directory/cache"
 	"github.com/xmppd/xmppd/directory/embedded"
 	"github.com/xmppd/xmppd/server"
 )
@@ -40,9 +42,20 @@ func run() error {
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
 		return err
 	}
-	store, err := embedded.Open(filepath.Join(cfg.Server.DataDir, embedded.FileName), cfg.C2S.SCRAMIterations)
+	emb, err := embedded.Open(filepath.Join(cfg.Server.DataDir, embedded.FileName), cfg.C2S.SCRAMIterations)
 	if err != nil {
 		return err
+	}
+	var store directory.Store = emb
+	if cfg.Directory.Backend == "ldap" {
+		// Accounts from LDAP behind the cache; rosters and private data
+		// stay in the embedded store.
+		ls, err := cache.OpenLDAP(cfg, emb)
+		if err != nil {
+			emb.Close()
+			return err
+		}
+		store = ls
 	}
 	defer store.Close()
 	off, err := sqlite.Open(filepath.Join(cfg.Server.DataDir, sqlite.FileName))

@@ -123,7 +123,7 @@ func (m *Module) broadcast(ctx context.Context, st *module.Stanza) error {
 		}
 	}
 	initial := m.h.SetPresence(st.From, st.Raw, available, prio)
-	items, _, err := m.h.Store().Roster(ctx, user)
+	items, _, err := m.roster.Contacts(ctx, user)
 	if err != nil {
 		return fmt.Errorf("presence: %w", err)
 	}
@@ -181,7 +181,7 @@ func (m *Module) probe(ctx context.Context, full jid.JID, contact string) {
 // answerProbe sends user's current presence to the prober if the prober is
 // subscribed to it.
 func (m *Module) answerProbe(ctx context.Context, user string, prober jid.JID) {
-	it, ok, err := m.h.Store().Item(ctx, user, prober.Bare().String())
+	it, ok, err := m.roster.Contact(ctx, user, prober.Bare().String())
 	if err != nil || !ok || !(it.Subscription == directory.SubFrom || it.Subscription == directory.SubBoth) {
 		return
 	}

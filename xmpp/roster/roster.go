@@ -68,13 +68,13 @@ func (m *Module) get(ctx context.Context, iq *module.Stanza) (*module.Element, e
 	if err != nil {
 		return nil, err
 	}
-	items, ver, err := m.h.Store().Roster(ctx, user)
+	items, ver, err := m.Contacts(ctx, user)
 	if err != nil {
-		return nil, fmt.Errorf("roster: %w", err)
+		return nil, err
 	}
 	m.h.SetRosterRequested(iq.From)
-	q := dom.New(NS, "query", "ver", strconv.FormatInt(ver, 10))
-	if p := iq.Payload(); p != nil && p.Has("ver") && p.Get("ver") == strconv.FormatInt(ver, 10) {
+	q := dom.New(NS, "query", "ver", ver)
+	if p := iq.Payload(); p != nil && p.Has("ver") && p.Get("ver") == ver {
 		// Up to date: an empty result, changes come as pushes (RFC 6121 2.6.3).
 		return nil, nil
 	}
