@@ -79,23 +79,7 @@ func (r *room) normalPresence(el *dom.Element, from jid.JID, rawNick string, cre
 			r.changeNick(from, orig, dest, newDest)
 		}
 	}
-	dest.setSession(from, stored(el))
-	r.save(dest)
-	if orig == nil || mucX != nil {
-		r.sendOccupantList(from)
-	}
-	xs := xset{self: []*dom.Element{}}
-	if created {
-		xs.base = []*dom.Element{status("201")}
-		xs.self = append(xs.self, status("201"))
-	}
-	if orig == nil && r.cfg.WhoisAnyone {
-		xs.self = append(xs.self, status("100"))
-	}
-	if nick != rawNick {
-		xs.self = append(xs.self, status("210"))
-	}
-	r.publicise(dest, xs, itemInfo{}, prev, false)
+	r.enter(el, from, orig, dest, prev, created, nick != rawNick)
 	if orig != nil && orig != dest && !lastOrig {
 		// The session left one nick of a multi-session occupant: show it
 		// that the other sessions are still there.
@@ -106,6 +90,30 @@ func (r *room) normalPresence(el *dom.Element, from jid.JID, rawNick string, cre
 		r.sendHistory(from, mucX)
 		r.sendSubject(from)
 	}
+}
+
+// enter records the session in dest and announces it: the occupant list
+// first to a joining session, then its presence to the room and to
+// itself (status 201 for the creator, 100 in non-anonymous rooms, 210
+// when the service changed the nick).
+func (r *room) enter(el *dom.Element, from jid.JID, orig, dest *occupant, prev role, created, nickChanged bool) {
+	dest.setSession(from, stored(el))
+	r.save(dest)
+	if orig == nil || el.Child(NS, "x") != nil {
+		r.sendOccupantList(from)
+	}
+	xs := xset{self: []*dom.Element{}}
+	if created {
+		xs.base = []*dom.Element{status("201")}
+		xs.self = append(xs.self, status("201"))
+	}
+	if orig == nil && r.cfg.WhoisAnyone {
+		xs.self = append(xs.self, status("100"))
+	}
+	if nickChanged {
+		xs.self = append(xs.self, status("210"))
+	}
+	r.publicise(dest, xs, itemInfo{}, prev, false)
 }
 
 // mayEnter checks a join (orig nil) or a nickname change.
