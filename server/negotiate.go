@@ -197,7 +197,9 @@ func (sess *session) startTLS() error {
 		return err
 	}
 	sess.conn = tc
+	sess.mu.Lock()
 	sess.secure = true
+	sess.mu.Unlock()
 	sess.br = bufio.NewReaderSize(tc, 4096)
 	sess.out = newOutQueue(tc, sess.srv.cfg.C2S.QueueBytes, sess.out.timeout, sess.fail)
 	return nil

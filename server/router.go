@@ -73,8 +73,10 @@ func (s *Server) bind(sess *session, res string) (jid.JID, string) {
 		r.mu.Unlock()
 		return jid.JID{}, "resource-constraint"
 	}
+	sess.mu.Lock()
 	sess.jid = full
 	sess.bound = true
+	sess.mu.Unlock()
 	r.users[sess.user] = append(next, sess)
 	r.mu.Unlock()
 	if old != nil {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -315,4 +316,54 @@ func (sess *session) tlsState() (tls.ConnectionState, bool) {
 		return tc.ConnectionState(), true
 	}
 	return tls.ConnectionState{}, false
+}
+
+// SessionSummary describes one client stream for operators (xmppctl).
+type SessionSummary struct {
+	JID    string    `json:"jid"` // "" until a resource is bound
+	Remote string    `json:"remote"`
+	Via    string    `json:"via,omitempty"` // multiplexor name
+	Secure bool      `json:"secure"`
+	Since  time.Time `json:"since"`
+}
+
+// Sessions lists the open client streams, bound ones first by JID.
+func (s *Server) Sessions() []SessionSummary {
+	s.mu.Lock()
+	out := make([]SessionSummary, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sess.mu.Lock()
+		out = append(out, SessionSummary{
+			JID: sess.jid.String(), Remote: sess.info.Remote, Via: sess.info.Via,
+			Secure: sess.secure, Since: sess.started,
+		})
+		sess.mu.Unlock()
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if (out[i].JID == "") != (out[j].JID == "") {
+			return out[j].JID == ""
+		}
+		return out[i].JID < out[j].JID
+	})
+	return out
+}
+
+// Stats are the server's counters.
+type Stats struct {
+	Sessions      int   `json:"sessions"`
+	Accepted      int64 `json:"accepted"`
+	AuthFailures  int64 `json:"auth_failures"`
+	SlowConsumers int64 `json:"slow_consumers"`
+	Routed        int64 `json:"routed"`
+	OfflineStored int64 `json:"offline_stored"`
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Sessions: s.SessionCount(), Accepted: s.stats.accepted.Load(),
+		AuthFailures: s.stats.authFailures.Load(), SlowConsumers: s.stats.slowConsumers.Load(),
+		Routed: s.stats.routed.Load(), OfflineStored: s.stats.offlineStored.Load(),
+	}
 }

@@ -84,6 +84,10 @@ func run() error {
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
+	if _, err := srv.ListenMux(); err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
 	if cfg.Server.PprofListen != "" {
 		go func() {
 			log.Info("pprof listening", "addr", cfg.Server.PprofListen)
