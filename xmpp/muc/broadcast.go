@@ -124,9 +124,7 @@ func (r *room) newVariants(o *occupant, xs xset, it itemInfo, force bool) *varia
 // sendTo sends p to every session of an occupant.
 func (r *room) sendTo(o *occupant, p *dom.Element) {
 	for _, s := range o.sessions {
-		c := p.Copy()
-		c.Set("to", s.jid.String())
-		r.send(c)
+		r.out = append(r.out, outItem{el: p, to: s.jid.String()})
 	}
 }
 

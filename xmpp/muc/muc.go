@@ -109,7 +109,7 @@ func (m *Module) handle(ctx context.Context, st *module.Stanza) {
 	el := normalize(parsed.Copy())
 	el.Set("from", st.From.String())
 	if st.To.Localpart() == "" {
-		m.flush(ctx, m.service(el, st))
+		m.flush(ctx, items(m.service(el, st)))
 		return
 	}
 	local, nick := st.To.Localpart(), st.To.Resourcepart()
@@ -117,7 +117,7 @@ func (m *Module) handle(ctx context.Context, st *module.Stanza) {
 	r, created := m.lockRoom(local, create)
 	if r == nil {
 		if st.Type != "error" && !(st.Name == "presence" && st.Type == "unavailable") {
-			m.flush(ctx, []*dom.Element{errorReply(el, module.ErrItemNotFound, m.domain)})
+			m.flush(ctx, items([]*dom.Element{errorReply(el, module.ErrItemNotFound, m.domain)}))
 		}
 		return
 	}
@@ -171,12 +171,25 @@ func (m *Module) release(ctx context.Context, r *room) {
 	r.mu.Unlock()
 }
 
-// flush routes stanzas. One addressed back to the service is routed
-// from another goroutine: the core calls the service handler in line.
-func (m *Module) flush(ctx context.Context, out []*dom.Element) {
-	for _, el := range out {
-		raw := el.Append(nil, module.NSClient)
-		if to, err := jid.Parse(el.Get("to")); err == nil && to.Domainpart() == m.domain {
+// flush routes stanzas. An element shared by several recipients is
+// serialised once and only 'to' differs. A stanza addressed back to the
+// service is routed from another goroutine: the core calls the service
+// handler in line.
+func (m *Module) flush(ctx context.Context, out []outItem) {
+	var last *dom.Element
+	var body []byte
+	for _, it := range out {
+		if it.el != last {
+			last, body = it.el, it.el.Append(nil, module.NSClient)
+		}
+		raw, to := body, it.to
+		if to != "" {
+			raw = withTo(body, len(it.el.Local)+1, to)
+		} else {
+			to = it.el.Get("to")
+			raw = append([]byte(nil), body...)
+		}
+		if domainOf(to) == m.domain {
 			m.wg.Add(1)
 			go func() {
 				defer m.wg.Done()
@@ -186,6 +199,28 @@ func (m *Module) flush(ctx context.Context, out []*dom.Element) {
 		}
 		m.route(ctx, raw)
 	}
+}
+
+// domainOf returns the domain of a JID this module wrote (no parsing:
+// PRECIS is too slow to run once per recipient).
+func domainOf(j string) string {
+	if i := strings.IndexByte(j, '/'); i >= 0 {
+		j = j[:i]
+	}
+	if i := strings.IndexByte(j, '@'); i >= 0 {
+		j = j[i+1:]
+	}
+	return j
+}
+
+// withTo inserts a 'to' attribute after the element name (at offset n).
+func withTo(body []byte, n int, to string) []byte {
+	b := make([]byte, 0, len(body)+len(to)+6)
+	b = append(b, body[:n]...)
+	b = append(b, " to='"...)
+	b = dom.EscapeAttr(b, to)
+	b = append(b, '\'')
+	return append(b, body[n:]...)
 }
 
 func (m *Module) route(ctx context.Context, raw []byte) {

@@ -223,7 +223,7 @@ type room struct {
 	subjectAt            time.Time
 	history              []histEntry
 
-	out   []*dom.Element
+	out   []outItem
 	saved []byte // last state written to the store (persistent rooms)
 }
 
@@ -239,7 +239,23 @@ func newRoom(m *Module, local string) *room {
 }
 
 // send queues a stanza for routing.
-func (r *room) send(el *dom.Element) { r.out = append(r.out, el) }
+func (r *room) send(el *dom.Element) { r.out = append(r.out, outItem{el: el}) }
+
+// outItem is a stanza waiting to be routed: el with 'to' set to the given
+// JID ("" when el has its own). Queued elements are shared between
+// recipients and must not be modified.
+type outItem struct {
+	el *dom.Element
+	to string
+}
+
+func items(els []*dom.Element) []outItem {
+	out := make([]outItem, len(els))
+	for i, el := range els {
+		out[i] = outItem{el: el}
+	}
+	return out
+}
 
 func (r *room) occJID(nick string) string { return r.jid.String() + "/" + nick }
 

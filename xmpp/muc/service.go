@@ -140,7 +140,12 @@ func (m *Module) command(q *dom.Element, from jid.JID) (*dom.Element, []*dom.Ele
 			continue
 		}
 		r.destroy("", "", "")
-		out = append(out, r.out...)
+		for _, it := range r.out {
+			if it.to != "" {
+				it.el = it.el.Copy().Set("to", it.to)
+			}
+			out = append(out, it.el)
+		}
 		r.out = nil
 		m.release(context.Background(), r)
 		destroyed = append(destroyed, r.jid.String())
