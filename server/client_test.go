@@ -70,7 +70,7 @@ func (c *testClient) header() {
 }
 
 func (c *testClient) token() (xml.Token, error) {
-	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = c.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	return c.dec.Token()
 }
 
