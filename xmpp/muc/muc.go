@@ -1,9 +1,34 @@
 // Package muc implements XEP-0045: Multi-User Chat, the conference service
-// of the server (conf.Services.Conference). Rooms are created by joining
-// them, held in memory, and destroyed when the last occupant leaves unless
-// they are persistent. Behaviour follows XEP-0045 and, where the XEP
-// leaves a choice, Prosody's mod_muc, whose conformance transcripts are
-// replayed by the tests (testdata/*.scs).
+// of the server (conf.Services.Conference; nothing runs when it is empty).
+//
+// The server hands every stanza to the service domain or a JID at it to
+// the handler registered with Registry.HandleDomain; the module answers
+// through Host.Route. A room is created by the first join carrying the
+// MUC <x/>, owned by its creator and locked until the owner submits the
+// configuration form (an empty submission makes an instant room). Where
+// XEP-0045 leaves a choice the module does what Prosody's mod_muc does,
+// and the tests replay Prosody's MUC transcripts (testdata/*.scs) with
+// the matching rules of the conformance runner. Decisions:
+//
+//   - Rooms are semi-anonymous by default (real JIDs for moderators);
+//     service admins (conf.Server.Admins) are owners of every room and
+//     alone may run the room destruction ad-hoc command on the service.
+//   - Temporary rooms live in memory and disappear with their last
+//     occupant. Persistent rooms keep configuration, affiliations,
+//     reserved nicknames and subject in the directory's data store (see
+//     persist.go); occupants and history are not kept across restarts.
+//   - The last muc#roomconfig_historylength messages with a body (20 by
+//     default, at most 200) are replayed on join with an XEP-0203 delay.
+//   - Nicknames follow the PRECIS Nickname profile after the stringprep
+//     "mapped to nothing" characters are removed, and must use characters
+//     of Unicode 4.1 as strict stringprep requires (no emoji).
+//   - A presence or kickable message error from an occupant removes that
+//     session (status 333); the error text is shown only in rooms where
+//     real JIDs are public.
+//   - Mediated invitations show the inviter's occupant JID in
+//     semi-anonymous rooms; in members-only rooms an invitation grants
+//     membership, and needs membership to send when invites are allowed
+//     (admin otherwise).
 package muc
 
 import (
