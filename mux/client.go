@@ -154,14 +154,20 @@ func (m *Mux) down(st *yamux.Stream, c net.Conn) {
 	defer cp.release()
 	defer c.Close() // the server closed the stream or the link dropped
 	wt := m.cfg.Limits.WriteTimeout.Duration
+	var deadline time.Time
 	for {
 		b := cp.buf()
 		n, err := st.Read(b)
 		if n > 0 {
 			m.ctr.bytesDown.Add(uint64(n))
-			if derr := c.SetWriteDeadline(time.Now().Add(wt)); derr != nil {
-				_ = st.Close()
-				return
+			// Moving the deadline costs a timer update: do it only when
+			// it has drifted by more than an eighth of the timeout.
+			if now := time.Now(); now.Add(wt).Sub(deadline) > wt/8 {
+				deadline = now.Add(wt)
+				if derr := c.SetWriteDeadline(deadline); derr != nil {
+					_ = st.Close()
+					return
+				}
 			}
 			if _, werr := c.Write(b[:n]); werr != nil {
 				m.ctr.writeTimeouts.Add(boolToU64(isTimeout(werr)))

@@ -3,6 +3,7 @@ package link
 import (
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -57,8 +58,8 @@ func (t Tuning) yamux() *yamux.Config {
 
 // Client starts the multiplexor's side of the yamux session on c, after
 // Handshake succeeded. The multiplexor opens one stream per client.
-func Client(c io.ReadWriteCloser, t Tuning) (*yamux.Session, error) {
-	return yamux.Client(c, t.yamux())
+func Client(c net.Conn, t Tuning) (*yamux.Session, error) {
+	return yamux.Client(&coalescer{Conn: c}, t.yamux())
 }
 
 // Open opens a stream for one client on the multiplexor's session and
