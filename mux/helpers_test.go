@@ -42,6 +42,10 @@ func startUpstream(t *testing.T, addr string) *upstream {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveUpstream(t, ln)
+}
+
+func serveUpstream(t *testing.T, ln net.Listener) *upstream {
 	u := &upstream{addr: ln.Addr().String(), metas: make(chan link.Meta, 1000), done: make(chan error, 1)}
 	u.srv = &link.Server{
 		Peers:  []link.Peer{{Name: "mux1", Secret: "s3cret"}},

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -235,5 +236,30 @@ func TestStatsEndpoint(t *testing.T) {
 	}
 	if !s.Connected || s.Clients != 1 || s.BytesUp != 2 || s.Name != "mux1" {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestLinkOverTLS: the link itself runs over TLS verified with server_ca.
+func TestLinkOverTLS(t *testing.T) {
+	certFile, keyFile := writeCert(t)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := serveUpstream(t, tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}}))
+	cfg := testConfig(t, up.addr, false)
+	cfg.Mux.ServerTLS, cfg.Mux.ServerCA, cfg.Mux.ServerName = true, certFile, "localhost"
+	m := startMux(t, cfg)
+	waitFor(t, "link", m.Connected)
+	c, r := dialMux(t, m)
+	big := strings.Repeat("<body>x</body>", 10000) // several frames and records
+	for _, msg := range []string{"hello", big} {
+		if err := echoOnce(c, r, msg); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
