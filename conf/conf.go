@@ -62,6 +62,9 @@ type Server struct {
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	// PprofListen, when set, serves net/http/pprof on that address.
 	PprofListen string `toml:"pprof_listen"`
+	// AdminSocket is the unix socket of the admin channel (xmppctl);
+	// "" means <data_dir>/xmppd.sock.
+	AdminSocket string `toml:"admin_socket"`
 }
 
 // TLS configures certificates for every TLS listener.
@@ -227,6 +230,9 @@ func (c *Config) Validate() error {
 			p.Addf("server.admins", "%q is not a bare JID", a)
 		}
 	}
+	if a := c.Server.AdminSocket; strings.ContainsRune(a, 0) || len(a) > MaxSocketPath {
+		p.Addf("server.admin_socket", "%q: a unix socket path holds at most %d bytes", a, MaxSocketPath)
+	}
 	checkDur(&p, "server.shutdown_timeout", c.Server.ShutdownTimeout, time.Second, time.Hour)
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		p.Addf("tls.cert", "cert and key must be given together")
@@ -270,6 +276,19 @@ func checkAddr(p *Problems, key, a string) {
 	if _, _, err := net.SplitHostPort(a); err != nil {
 		p.Addf(key, "%q: %v", a, err)
 	}
+}
+
+// MaxSocketPath is the longest unix socket path Linux accepts (sun_path
+// holds 108 bytes with the terminating NUL).
+const MaxSocketPath = 107
+
+// AdminSocketPath returns server.admin_socket, or <data_dir>/xmppd.sock
+// when it is empty.
+func (c *Config) AdminSocketPath() string {
+	if c.Server.AdminSocket != "" {
+		return c.Server.AdminSocket
+	}
+	return c.DataPath("xmppd.sock")
 }
 
 // Path returns a path from the config resolved against the data directory
