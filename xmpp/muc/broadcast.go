@@ -123,6 +123,10 @@ func (r *room) newVariants(o *occupant, xs xset, it itemInfo, force bool) *varia
 
 // sendTo sends p to every session of an occupant.
 func (r *room) sendTo(o *occupant, p *dom.Element) {
+	if p.Has("to") {
+		p = p.Copy()
+		p.Del("to")
+	}
 	for _, s := range o.sessions {
 		r.out = append(r.out, outItem{el: p, to: s.jid.String()})
 	}

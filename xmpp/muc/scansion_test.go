@@ -2,6 +2,7 @@ package muc
 
 import (
 	"context"
+	"encoding/xml"
 	"fmt"
 	"os"
 	"regexp"
@@ -145,6 +146,9 @@ func (s *scsRun) deliver(ctx context.Context, raw []byte) error {
 		return err
 	}
 	normalize(el)
+	if d := duplicateAttr(el); d != "" {
+		s.t.Errorf("module routed a stanza with two %q attributes: %s", d, raw)
+	}
 	to, err := jid.Parse(el.Get("to"))
 	if err != nil {
 		s.t.Errorf("module routed a stanza without a valid to: %s", raw)
@@ -156,6 +160,24 @@ func (s *scsRun) deliver(ctx context.Context, raw []byte) error {
 		}
 	}
 	return nil
+}
+
+// duplicateAttr returns the name of an attribute given twice on an
+// element of the tree (encoding/xml accepts that; XML parsers do not).
+func duplicateAttr(el *dom.Element) string {
+	seen := map[xml.Name]bool{}
+	for _, a := range el.Attr {
+		if seen[a.Name] {
+			return a.Name.Local
+		}
+		seen[a.Name] = true
+	}
+	for _, c := range el.Children {
+		if d := duplicateAttr(c); d != "" {
+			return d
+		}
+	}
+	return ""
 }
 
 func (s *scsRun) subst(text string) string {
