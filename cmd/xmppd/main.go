@@ -21,6 +21,7 @@ import (
 	"github.com/xmppd/xmppd/directory"
 	"github.com/xmppd/xmppd/directory/cache"
 	"github.com/xmppd/xmppd/directory/embedded"
+	"github.com/xmppd/xmppd/mux/link"
 	"github.com/xmppd/xmppd/server"
 )
 
@@ -47,6 +48,7 @@ func run() error {
 		return err
 	}
 	var store directory.Store = emb
+	var ldapStore *cache.LDAPStore // nil with the embedded directory
 	if cfg.Directory.Backend == "ldap" {
 		// Accounts from LDAP behind the cache; rosters and private data
 		// stay in the embedded store.
@@ -55,7 +57,7 @@ func run() error {
 			emb.Close()
 			return err
 		}
-		store = ls
+		store, ldapStore = ls, ls
 	}
 	defer store.Close()
 	off, err := sqlite.Open(filepath.Join(cfg.Server.DataDir, sqlite.FileName))
@@ -84,10 +86,16 @@ func run() error {
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
-	if _, err := srv.ListenMux(); err != nil {
+	links, err := srv.ListenMux()
+	if err != nil {
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
+	if err := srv.ServeAdmin(cfg.AdminSocketPath(), adminHooks(links, ldapStore)); err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+	defer onHangup(log, ldapStore)()
 	if cfg.Server.PprofListen != "" {
 		go func() {
 			log.Info("pprof listening", "addr", cfg.Server.PprofListen)
@@ -112,4 +120,48 @@ func newLogger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level)) // validated by conf
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// adminHooks gives the admin socket (xmppctl) the multiplexor links and
+// the directory cache; either may be nil.
+func adminHooks(links *link.Server, ls *cache.LDAPStore) server.AdminHooks {
+	var h server.AdminHooks
+	if links != nil {
+		h.Mux = links.Stats
+	}
+	if ls != nil {
+		h.FlushDirectory = ls.Flush
+		h.DirectoryStats = func() server.DirectoryStats {
+			c, l := ls.Stats(), ls.LDAP.Stats()
+			return server.DirectoryStats{
+				Backend: "ldap", CacheHits: c.Hits, CacheMisses: c.Misses, HitRatio: c.Ratio(),
+				Searches: l.Searches, Binds: l.Binds, Writes: l.Writes, Dials: l.Dials, DialErrors: l.DialErrs,
+			}
+		}
+	}
+	return h
+}
+
+// onHangup makes SIGHUP our reload: it flushes the directory cache, so
+// changes made in LDAP are seen at once. The returned func stops it.
+func onHangup(log *slog.Logger, ls *cache.LDAPStore) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if ls == nil {
+					log.Info("SIGHUP: nothing to reload (embedded directory, no cache)")
+					continue
+				}
+				ls.Flush()
+				log.Info("SIGHUP: directory cache flushed")
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(done) }
 }
