@@ -6,6 +6,7 @@ import (
 	"github.com/xmppd/xmppd/xmpp/disco"
 	"github.com/xmppd/xmppd/xmpp/last"
 	"github.com/xmppd/xmppd/xmpp/module"
+	"github.com/xmppd/xmppd/xmpp/muc"
 	"github.com/xmppd/xmppd/xmpp/offline"
 	"github.com/xmppd/xmppd/xmpp/ping"
 	"github.com/xmppd/xmppd/xmpp/presence"
@@ -44,6 +45,7 @@ func Modules(cfg *conf.Config) Wiring {
 		vcard.New(64 << 10),
 		private.New(64 << 10),
 		last.New(nil),
+		muc.New(),
 	}
 	w := Wiring{Presence: p}
 	if cfg.Registration.Enabled {
