@@ -110,7 +110,14 @@ func (r *room) addHistory(msg *dom.Element) {
 	now := time.Now()
 	h := msg.Copy().Add(dom.New(nsDelay, "delay", "from", r.jid.String(), "stamp", stamp(now)))
 	r.history = append(r.history, histEntry{msg: h, at: now, size: len(h.Append(nil, module.NSClient))})
-	if n := len(r.history) - r.cfg.HistoryLength; n > 0 {
+	n, total := len(r.history)-r.cfg.HistoryLength, 0
+	for i := len(r.history) - 1; i >= 0; i-- {
+		if total += r.history[i].size; total > maxHistoryBytes {
+			n = max(n, i+1)
+			break
+		}
+	}
+	if n > 0 {
 		r.history = append(r.history[:0], r.history[n:]...)
 	}
 }

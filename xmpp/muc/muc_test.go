@@ -410,3 +410,33 @@ func TestIQBetweenOccupants(t *testing.T) {
 		t.Fatalf("a forged result was forwarded: %s", juliet.queue[len(juliet.queue)-1])
 	}
 }
+
+// TestHistoryBounds checks the history keeps the configured number of
+// messages and no more than maxHistoryBytes.
+func TestHistoryBounds(t *testing.T) {
+	tests := []struct {
+		name      string
+		length    int
+		body      int
+		sent      int
+		wantCount int
+	}{
+		{"by count", 20, 10, 30, 20},
+		{"by size", 200, 300 << 10, 10, 3},
+		{"disabled", 0, 10, 5, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRoom(New(), "room")
+			r.m.domain = "conference.localhost"
+			r.cfg.HistoryLength = tc.length
+			for range tc.sent {
+				r.addHistory(stanza("message", "type", "groupchat", "from", "room@conference.localhost/a").
+					Add(stanza("body").SetText(strings.Repeat("x", tc.body))))
+			}
+			if len(r.history) != tc.wantCount {
+				t.Fatalf("history has %d messages, want %d", len(r.history), tc.wantCount)
+			}
+		})
+	}
+}

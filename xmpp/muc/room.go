@@ -82,8 +82,12 @@ type config struct {
 // defaultHistory is the number of messages a room keeps unless configured.
 const defaultHistory = 20
 
-// maxHistory bounds muc#roomconfig_historylength.
-const maxHistory = 200
+// maxHistory bounds muc#roomconfig_historylength, and maxHistoryBytes the
+// memory the history of one room may hold.
+const (
+	maxHistory      = 200
+	maxHistoryBytes = 1 << 20
+)
 
 func defaultConfig() config {
 	return config{
