@@ -23,6 +23,10 @@ const clients = `[Client] Romeo
 	jid: nurse@localhost/kitchen
 	password: password
 
+[Client] Admin
+	jid: admin@localhost/console
+	password: password
+
 -----
 
 `
@@ -342,6 +346,99 @@ Juliet sends:
 
 Romeo receives:
 	<message type='groupchat' id='j1' from='room@conference.localhost/Jules'><body>renamed</body></message>
+`},
+		{"voice in a moderated room", createRoom + `Romeo sends:
+	<iq id='m1' to='room@conference.localhost' type='set'>
+		<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>
+			<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>
+			<field var='muc#roomconfig_moderatedroom'><value>1</value></field>
+		</x></query>
+	</iq>
+
+Romeo receives:
+	<iq id='m1' type='result'/>
+
+` + julietJoins + `Juliet sends:
+	<message to='room@conference.localhost' type='groupchat' id='v1'><body>may I?</body></message>
+
+Juliet receives:
+	<message type='error' id='v1'><error type='auth'><forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>
+
+Romeo sends:
+	<iq id='m2' to='room@conference.localhost' type='set'>
+		<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Juliet' role='participant'/></query>
+	</iq>
+
+Juliet receives:
+	<presence from='room@conference.localhost/Juliet'>
+		<x xmlns='http://jabber.org/protocol/muc#user'>
+			<item affiliation='none' role='participant' jid='juliet@localhost/balcony'><actor nick='Romeo'/></item>
+			<status code='110'/>
+		</x>
+	</presence>
+
+Juliet sends:
+	<message to='room@conference.localhost' type='groupchat' id='v2'><body>thanks</body></message>
+
+Romeo receives:
+	<message type='groupchat' id='v2' from='room@conference.localhost/Juliet'><body>thanks</body></message>
+
+Juliet sends:
+	<iq id='m3' to='room@conference.localhost' type='set'>
+		<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Romeo' role='visitor'/></query>
+	</iq>
+
+Juliet receives:
+	<iq id='m3' type='error'><error type='cancel'><not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>
+`},
+		{"service admin", createRoom + `Admin connects
+
+Admin sends:
+	<iq id='a1' to='room@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>
+
+Admin receives:
+	<iq id='a1' type='result'><query xmlns='http://jabber.org/protocol/muc#owner' scansion:strict='false'/></iq>
+
+Juliet sends:
+	<iq id='a2' to='conference.localhost' type='set'>
+		<command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy' action='execute'/>
+	</iq>
+
+Juliet receives:
+	<iq id='a2' type='error'><error type='auth'><forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>
+
+Admin sends:
+	<iq id='a3' to='conference.localhost' type='set'>
+		<command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy' action='execute'/>
+	</iq>
+
+Admin receives:
+	<iq id='a3' type='result'>
+		<command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy' status='executing' sessionid='{scansion:any}' scansion:strict='false'/>
+	</iq>
+
+Admin sends:
+	<iq id='a4' to='conference.localhost' type='set'>
+		<command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy'>
+			<x xmlns='jabber:x:data' type='submit'><field var='rooms'><value>room@conference.localhost</value></field></x>
+		</command>
+	</iq>
+
+Romeo receives:
+	<presence type='unavailable' from='room@conference.localhost/Romeo'>
+		<x xmlns='http://jabber.org/protocol/muc#user'>
+			<destroy/>
+			<item affiliation='owner' role='none' jid='romeo@localhost/orchard'/>
+			<status code='110'/>
+		</x>
+	</presence>
+
+Admin receives:
+	<iq id='a4' type='result'>
+		<command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy' status='completed' sessionid='{scansion:any}'>
+			<note type='info'>The following rooms were destroyed:&#10;room@conference.localhost</note>
+		</command>
+	</iq>
 `},
 	}
 	for _, tc := range tests {
