@@ -76,6 +76,9 @@ func (m *Module) load(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	st := m.host.Store()
+	if st == nil {
+		return nil
+	}
 	b, ok, err := st.GetData(ctx, m.domain, indexKey)
 	if err != nil || !ok {
 		return err
@@ -108,7 +111,7 @@ func (m *Module) load(ctx context.Context) error {
 // locked.
 func (m *Module) persist(ctx context.Context, r *room) {
 	keep := r.cfg.Persistent && !r.gone
-	if !keep && !m.isPersisted(r.local) {
+	if (!keep && !m.isPersisted(r.local)) || m.host.Store() == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
