@@ -26,12 +26,16 @@ type env struct {
 	stdout, stderr io.Writer
 	dir            *embedded.DB
 	arch           *sqlite.Store
+	ldap           *ldapAccounts // see accounts
 	stdinLines     *bufio.Reader
 }
 
 func (e *env) runCommand(ctx context.Context, c *command, args []string) error {
 	if c.embeddedOnly && e.cfg.Directory.Backend != "embedded" {
 		return fmt.Errorf("%s: not supported with directory.backend = %q yet", c.name, e.cfg.Directory.Backend)
+	}
+	if c.writes && e.cfg.Directory.Backend == "ldap" && !e.cfg.Directory.LDAP.Writable {
+		return fmt.Errorf("%s: the LDAP directory is read-only for xmppd (directory.ldap.writable = false)", c.name)
 	}
 	return c.run(ctx, e, args)
 }
@@ -67,6 +71,9 @@ func (e *env) close() error {
 	}
 	if e.arch != nil {
 		errs = append(errs, e.arch.Close())
+	}
+	if e.ldap != nil {
+		errs = append(errs, e.ldap.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -84,7 +84,7 @@ func groupList(ctx context.Context, e *env, args []string) error {
 		}
 		domain = d.Domainpart()
 	}
-	db, err := e.directory()
+	db, err := e.accounts()
 	if err != nil {
 		return err
 	}

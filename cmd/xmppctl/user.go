@@ -20,7 +20,7 @@ func userAdd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := e.directory()
+	db, err := e.accounts()
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func userDel(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := e.directory()
+	db, err := e.accounts()
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func userPasswd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := e.directory()
+	db, err := e.accounts()
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func userList(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("domain %s is not hosted here", domain)
 		}
 	}
-	db, err := e.directory()
+	db, err := e.accounts()
 	if err != nil {
 		return err
 	}
