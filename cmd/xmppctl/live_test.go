@@ -142,7 +142,8 @@ func startLive(t *testing.T, cfg *conf.Config, users ...string) *liveServer {
 		hooks.DirectoryStats = func() server.DirectoryStats {
 			c, l := ls.ldap.Stats(), ls.ldap.LDAP.Stats()
 			return server.DirectoryStats{Backend: "ldap", CacheHits: c.Hits, CacheMisses: c.Misses,
-				HitRatio: c.Ratio(), Searches: l.Searches, Binds: l.Binds, Writes: l.Writes}
+				HitRatio: c.Ratio(), Searches: l.Searches, Binds: l.Binds, Writes: l.Writes,
+				Dials: l.Dials, DialErrors: l.DialErrs}
 		}
 	}
 	if err := srv.ServeAdmin(cfg.AdminSocketPath(), hooks); err != nil {
