@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/xml"
 	"strconv"
+	"strings"
 
 	"github.com/xmppd/xmppd/xmpp/dom"
 	"github.com/xmppd/xmppd/xmpp/module"
@@ -27,7 +28,7 @@ func buildStanza(el *element, from jid.JID) (*module.Stanza, error) {
 			continue
 		case a.Name.Space == "" && a.Name.Local == "to":
 			if a.Value != "" {
-				to, err := jid.Parse(a.Value)
+				to, err := parseJID(a.Value)
 				if err != nil {
 					return st, errJIDMalformed
 				}
@@ -97,3 +98,26 @@ func setAttr(raw []byte, name, value string) []byte {
 
 // idCounter makes ids for server-generated stanzas.
 func makeID(n uint64) string { return "s" + strconv.FormatUint(n, 36) }
+
+// parseJID parses a JID from the wire. When PRECIS refuses it, it tries
+// again without the characters stringprep (RFC 3454 table B.1) maps to
+// nothing, as older servers did: variation selectors, zero-width joiners
+// and the like, which clients put into emoji nicknames.
+func parseJID(s string) (jid.JID, error) {
+	j, err := jid.Parse(s)
+	if err == nil {
+		return j, nil
+	}
+	stripped := strings.Map(func(r rune) rune {
+		switch {
+		case r == 0x00AD, r == 0x034F, r == 0x1806, r >= 0x180B && r <= 0x180D,
+			r >= 0x200B && r <= 0x200D, r == 0x2060, r >= 0xFE00 && r <= 0xFE0F, r == 0xFEFF:
+			return -1
+		}
+		return r
+	}, s)
+	if stripped == s {
+		return j, err
+	}
+	return jid.Parse(stripped)
+}
