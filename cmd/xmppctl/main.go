@@ -2,7 +2,11 @@
 // groups in the embedded directory (directory/embedded) and the offline
 // queues (XEP-0160, archive/sqlite) that go with them. It opens the same
 // database files as the server, which may be running meanwhile: SQLite's
-// WAL mode lets both write.
+// WAL mode lets both write. With an LDAP directory (RFC 4511) it reads
+// users and groups there, tests the configuration, and writes accounts
+// when directory.ldap.writable allows. The sessions, stats, mux and
+// directory flush commands ask the running server through its admin
+// socket (server/admin.go); docs/operations.md shows every command.
 //
 //	xmppctl [-config FILE] <command> [arguments]
 //
