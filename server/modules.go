@@ -34,6 +34,8 @@ func Modules(cfg *conf.Config) Wiring {
 	r := roster.New()
 	b := blocking.New(0)
 	p := presence.New(r, b)
+	v := vcard.New(64 << 10)
+	p.SetDecorator(v)
 	mods := []module.Module{
 		r,
 		b,
@@ -42,7 +44,7 @@ func Modules(cfg *conf.Config) Wiring {
 		disco.New(disco.Options{}),
 		ping.New(),
 		version.New(Version, false),
-		vcard.New(64 << 10),
+		v,
 		private.New(64 << 10),
 		last.New(nil),
 		muc.New(),

@@ -23,12 +23,19 @@ type Blocker interface {
 	Blocks(ctx context.Context, user string, j jid.JID) (bool, error)
 }
 
+// Decorator may add to an available presence a user sends (XEP-0153
+// avatar hash); it reports whether it changed p.
+type Decorator interface {
+	Decorate(ctx context.Context, user string, p *dom.Element) bool
+}
+
 // Module is the presence logic. The server calls Outbound and Inbound.
 type Module struct {
-	h       module.Host
-	reg     *module.Registry
-	roster  *roster.Module
-	blocker Blocker
+	h         module.Host
+	reg       *module.Registry
+	roster    *roster.Module
+	blocker   Blocker
+	decorator Decorator
 
 	mu sync.Mutex
 	// directed holds, per local full JID, the JIDs it sent directed
@@ -40,6 +47,25 @@ type Module struct {
 // subscriptions and, optionally (nil), a Blocker.
 func New(r *roster.Module, b Blocker) *Module {
 	return &Module{roster: r, blocker: b, directed: map[string]map[string]bool{}}
+}
+
+// SetDecorator installs a Decorator (before Start).
+func (m *Module) SetDecorator(d Decorator) { m.decorator = d }
+
+// decorate applies the decorator to an available presence.
+func (m *Module) decorate(ctx context.Context, st *module.Stanza) *module.Stanza {
+	if m.decorator == nil || st.Type != "" {
+		return st
+	}
+	el, err := st.Element()
+	if err != nil {
+		return st
+	}
+	el = el.Copy()
+	if !m.decorator.Decorate(ctx, st.From.Bare().String(), el) {
+		return st
+	}
+	return &module.Stanza{Name: st.Name, Type: st.Type, ID: st.ID, From: st.From, To: st.To, Raw: el.Append(nil, module.NSClient)}
 }
 
 // blocked reports whether user blocks contact; errors count as blocked
@@ -78,6 +104,7 @@ func (m *Module) Outbound(ctx context.Context, st *module.Stanza) error {
 		// Subscription stanzas carry the user's bare JID (RFC 6121 3.1.2).
 		return m.roster.Outbound(ctx, st)
 	}
+	st = m.decorate(ctx, st)
 	if !st.To.Equal(jid.JID{}) {
 		return m.directedPresence(ctx, st)
 	}

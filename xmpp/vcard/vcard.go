@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/xmppd/xmppd/xmpp/dom"
 	"github.com/xmppd/xmppd/xmpp/module"
@@ -25,8 +26,9 @@ const DataKey = "vcard"
 
 // Module answers vcard-temp get and set.
 type Module struct {
-	max  int
-	host module.Host
+	max    int
+	host   module.Host
+	hashes sync.Map // bare JID -> photo hash (XEP-0153)
 }
 
 var _ module.Module = (*Module)(nil)
@@ -105,6 +107,7 @@ func (m *Module) set(ctx context.Context, iq *module.Stanza) (*module.Element, e
 		if err := m.host.Store().DeleteData(ctx, user, DataKey); err != nil {
 			return nil, fmt.Errorf("vcard: delete %s: %w", user, err)
 		}
+		m.hashes.Store(user, "")
 		return nil, nil
 	}
 	b := v.Bytes()
@@ -114,6 +117,7 @@ func (m *Module) set(ctx context.Context, iq *module.Stanza) (*module.Element, e
 	if err := m.host.Store().PutData(ctx, user, DataKey, b); err != nil {
 		return nil, fmt.Errorf("vcard: set %s: %w", user, err)
 	}
+	m.hashes.Store(user, photoHash(v))
 	return nil, nil
 }
 
