@@ -85,6 +85,8 @@ quota = -1
 `, []string{"server.domains", "server.log_level", "c2s.max_stanza_size", "c2s.listen", "offline.quota"}},
 		{"bad duration", "[c2s]\nidle_timeout = \"soon\"\n", []string{"idle_timeout"}},
 		{"half a certificate", "[tls]\ncert = \"a.pem\"\n", []string{"tls.cert"}},
+		{"admin socket path too long", "[server]\nadmin_socket = \"/run/" + strings.Repeat("x", 110) + "\"\n",
+			[]string{"server.admin_socket", "at most 107 bytes"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
