@@ -73,6 +73,15 @@ func (s *Server) SetRosterRequested(full jid.JID) {
 	}
 }
 
+// SetCarbons implements module.Host.
+func (s *Server) SetCarbons(full jid.JID, on bool) {
+	if sess := s.router.find(full); sess != nil {
+		sess.mu.Lock()
+		sess.carbons = on
+		sess.mu.Unlock()
+	}
+}
+
 // SetPresence implements module.Host.
 func (s *Server) SetPresence(full jid.JID, raw []byte, available bool, priority int) bool {
 	sess := s.router.find(full)

@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/xmppd/xmppd/conf"
 	"github.com/xmppd/xmppd/xmpp/blocking"
+	"github.com/xmppd/xmppd/xmpp/carbons"
 	"github.com/xmppd/xmppd/xmpp/disco"
 	"github.com/xmppd/xmppd/xmpp/last"
 	"github.com/xmppd/xmppd/xmpp/module"
@@ -48,6 +49,7 @@ func Modules(cfg *conf.Config) Wiring {
 		private.New(64 << 10),
 		last.New(nil),
 		muc.New(),
+		carbons.New(),
 	}
 	w := Wiring{Presence: p}
 	if cfg.Registration.Enabled {

@@ -140,7 +140,7 @@ func (sess *session) info2() module.SessionInfo {
 	return module.SessionInfo{
 		JID: sess.jid, Priority: sess.priority, Available: sess.available,
 		Presence: sess.presence, PresenceAt: sess.presenceAt,
-		RosterRequested: sess.rosterRequested,
+		RosterRequested: sess.rosterRequested, Carbons: sess.carbons,
 	}
 }
 
@@ -170,6 +170,9 @@ func (s *Server) handleElement(ctx context.Context, sess *session, el *element) 
 			s.bounce(st, err)
 			return nil
 		}
+	}
+	if name == "message" {
+		s.copySent(st, sess)
 	}
 	if name == "presence" && s.presence != nil {
 		if err := s.presence.Outbound(ctx, st); err != nil {
@@ -283,6 +286,9 @@ func (s *Server) route(ctx context.Context, st *module.Stanza) {
 func (s *Server) routeFull(ctx context.Context, st *module.Stanza, to jid.JID) {
 	if sess := s.router.find(to); sess != nil {
 		sess.send(st.Raw, st.Name == "message" && (st.Type == "" || st.Type == "normal" || st.Type == "chat"))
+		if st.Name == "message" {
+			s.copyReceived(st, sess.user, []*session{sess})
+		}
 		return
 	}
 	switch st.Name {
@@ -343,6 +349,7 @@ func (s *Server) deliverBareMessage(ctx context.Context, st *module.Stanza, bare
 		for _, o := range targets {
 			o.send(st.Raw, isMsg)
 		}
+		s.copyReceived(st, bare, targets)
 		return
 	}
 	if len(sessions) == 0 {

@@ -369,3 +369,44 @@ func TestSharedGroupRoster(t *testing.T) {
 		}
 	}
 }
+
+func TestCarbons(t *testing.T) {
+	s := startServer(t, nil)
+	a1 := dialRaw(t, s.addr)
+	a1.login("alice", "pw", "desk")
+	a1.presence()
+	a2 := dialRaw(t, s.addr)
+	a2.login("alice", "pw", "phone")
+	a2.presence()
+	a2.send("<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
+	if iq := a2.expect("iq"); iq.Get("type") != "result" {
+		t.Fatalf("enable: %s", iq)
+	}
+	b := dialRaw(t, s.addr)
+	b.login("bob", "pw", "r")
+	b.presence()
+	// Bob writes to alice's desk: her phone gets a <received/> copy.
+	b.send("<message to='" + a1.jid + "' type='chat'><body>to desk</body></message>")
+	m := a2.expect("message")
+	fw := m.Child("urn:xmpp:carbons:2", "received").Child("urn:xmpp:forward:0", "forwarded").Child("jabber:client", "message")
+	if m.Get("from") != "alice@localhost" || fw == nil || fw.ChildText("", "body") != "to desk" || fw.Get("from") != b.jid {
+		t.Fatalf("received carbon: %s", m)
+	}
+	// Alice's desk writes to bob: her phone gets a <sent/> copy.
+	a1.send("<message to='bob@localhost' type='chat'><body>from desk</body></message>")
+	m = a2.expect("message")
+	fw = m.Child("urn:xmpp:carbons:2", "sent").Child("urn:xmpp:forward:0", "forwarded").Child("jabber:client", "message")
+	if fw == nil || fw.ChildText("", "body") != "from desk" || fw.Get("from") != a1.jid {
+		t.Fatalf("sent carbon: %s", m)
+	}
+	// Private messages are not copied: the next thing the phone sees is
+	// the ping answer.
+	a1.send("<message to='bob@localhost' type='chat'><body>secret</body><private xmlns='urn:xmpp:carbons:2'/></message>")
+	a1.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
+	for a1.next().Local != "iq" {
+	}
+	a2.send("<iq type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>")
+	if el := a2.next(); el.Local != "iq" {
+		t.Fatalf("private message copied: %s", el)
+	}
+}

@@ -55,6 +55,7 @@ type session struct {
 	presence        []byte
 	presenceAt      time.Time
 	rosterRequested bool
+	carbons         bool
 
 	ending    atomic.Bool
 	endReason atomic.Value // string

@@ -34,6 +34,8 @@ type SessionInfo struct {
 	// RosterRequested is true once the session fetched its roster
 	// ("interested resource", RFC 6121 2.1.6).
 	RosterRequested bool
+	// Carbons is true once the session enabled XEP-0280 message carbons.
+	Carbons bool
 }
 
 // Host is what the server offers to modules.
@@ -55,6 +57,8 @@ type Host interface {
 	Resources(bare string) []SessionInfo
 	// SetRosterRequested marks a session as an interested resource.
 	SetRosterRequested(full jid.JID)
+	// SetCarbons switches XEP-0280 carbon copies for one session.
+	SetCarbons(full jid.JID, on bool)
 	// SetPresence records a session's broadcast presence: raw is the last
 	// presence it sent (nil to clear), available and priority decide where
 	// messages to the bare JID go. It reports whether the session was

@@ -126,6 +126,16 @@ func (h *Host) SetRosterRequested(full jid.JID) {
 	}
 }
 
+// SetCarbons implements module.Host.
+func (h *Host) SetCarbons(full jid.JID, on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.sessions[full.String()]; ok {
+		s.Carbons = on
+		h.sessions[full.String()] = s
+	}
+}
+
 // SetPresence implements module.Host.
 func (h *Host) SetPresence(full jid.JID, raw []byte, available bool, priority int) bool {
 	h.mu.Lock()
