@@ -63,7 +63,7 @@ T
 }
 muxconf mux1 one "$M1" "$M1T" "$S1"
 muxconf mux2 two "$M2"
-for u in alice bob carol dave; do echo pw-$u | "$W/bin/xmppctl" -config "$W/xmppd.toml" user add $u@localhost >/dev/null; done
+for u in alice bob carol dave eve; do echo pw-$u | "$W/bin/xmppctl" -config "$W/xmppd.toml" user add $u@localhost >/dev/null; done
 
 start_xmppd() { "$W/bin/xmppd" -config "$W/xmppd.toml" >>"$W/xmppd.log" 2>&1 & XPID=$!; PIDS="$PIDS $XPID"; }
 start_mux() { "$W/bin/xmppmux" -config "$W/$1.toml" >>"$W/$1.log" 2>&1 & eval "${1}PID=\$!"; PIDS="$PIDS $!"; }
@@ -96,6 +96,26 @@ waitlog "$W/carol.out" READY 1
 wait $RPID || fail "direct client did not get the message: $(cat "$W/carol.out")"
 grep -q "^MSG carol@localhost from=dave@localhost body=via mux2" "$W/carol.out" || fail "$(cat "$W/carol.out")"
 echo "ok direct client got a message sent through mux2"
+
+# Head-of-line: eve (through mux1) never reads while alice floods her with
+# 8 MB; bob and alice (also through mux1) must still chat meanwhile.
+/usr/bin/python3 testdata/mux/stall.py "$M1" "$W/cert.pem" eve@localhost pw-eve >"$W/eve.out" 2>&1 & EPID=$!
+PIDS="$PIDS $EPID"
+waitlog "$W/eve.out" READY 1
+BIG=$(python3 -c 'print("x"*1000)')
+/usr/bin/python3 testdata/mux/send.py "$M1" "$W/cert.pem" alice@localhost pw-alice eve@localhost "$BIG" 8000 >/dev/null 2>&1 &
+FPID=$!; PIDS="$PIDS $FPID"
+# wait until the bytes going down to clients stop growing: eve is stuck
+prev=-1 same=0 i=0
+while [ $same -lt 20 ]; do
+	cur=$(curl -fsS "http://127.0.0.1:$S1/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes_down"])')
+	if [ "$cur" = "$prev" ] && [ "$cur" -gt 1000000 ]; then same=$((same+1)); else same=0; fi
+	prev=$cur; i=$((i+1)); [ $i -lt 900 ] || fail "flood to eve did not stall"; sleep 0.1
+done
+out=$(slix "$M1" --jid carol@localhost --password pw-carol roundtrip --peer dave@localhost --peer-password pw-dave) || fail "chat stalled while eve does not read: $out"
+echo "ok carol and dave chat through mux1 while eve (mux1) does not read a flood of 8 MB"
+wait $FPID 2>/dev/null || true
+kill $EPID 2>/dev/null || true
 
 curl -fsS "http://127.0.0.1:$S1/stats" >"$W/stats.json" 2>/dev/null || "$W/bin/xmppmux" -stats "127.0.0.1:$S1" >"$W/stats.json"
 echo "ok mux1 stats: $(tr -d ' \n' <"$W/stats.json" | cut -c1-200)"

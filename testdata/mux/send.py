@@ -1,14 +1,14 @@
 #!/usr/bin/python3
-"""send.py PORT CAFILE JID PASSWORD TO BODY: log in over STARTTLS with
-Debian's python3-slixmpp, send one chat message, wait for the server to
-answer a ping (so the message was processed), log out. Prints SENT."""
+"""send.py PORT CAFILE JID PASSWORD TO BODY [COUNT]: log in over STARTTLS
+with Debian's python3-slixmpp, send COUNT (1) chat messages, wait for the
+server to answer a ping (so they were processed), log out. Prints SENT."""
 import asyncio
 import sys
 
 import slixmpp
 
 
-async def main(port, cafile, jid, pw, to, body):
+async def main(port, cafile, jid, pw, to, body, count="1"):
     c = slixmpp.ClientXMPP(jid, pw)
     c.ca_certs = cafile
     c.register_plugin("xep_0199")
@@ -16,7 +16,8 @@ async def main(port, cafile, jid, pw, to, body):
     c.add_event_handler("session_start", lambda _: started.set_result(True))
     c.connect(("127.0.0.1", port), force_starttls=True)
     await asyncio.wait_for(started, 15)
-    c.send_message(mto=to, mbody=body, mtype="chat")
+    for _ in range(int(count)):
+        c.send_message(mto=to, mbody=body, mtype="chat")
     await c.plugin["xep_0199"].ping(jid=c.boundjid.domain, timeout=15)
     print("SENT", flush=True)
     c.disconnect()
