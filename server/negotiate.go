@@ -99,8 +99,9 @@ func versionOK(v string) bool {
 }
 
 func (sess *session) writeHeader(from string) {
+	// A fresh id for every stream, restarts included (RFC 6120 4.7.3).
 	h := "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='" +
-		sess.id + "' from='" + from + "' version='1.0' xml:lang='en'>"
+		newSessionID() + "' from='" + from + "' version='1.0' xml:lang='en'>"
 	sess.out.push([]byte(h), false)
 }
 

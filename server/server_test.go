@@ -410,3 +410,19 @@ func TestCarbons(t *testing.T) {
 		t.Fatalf("private message copied: %s", el)
 	}
 }
+
+// go-sendxmpp opens every stream, restarts included, with an XML
+// declaration after a newline.
+func TestRestartWithXMLDeclaration(t *testing.T) {
+	s := startServer(t, nil)
+	c := dialRaw(t, s.addr)
+	c.open("localhost")
+	c.send(plainAuth("alice", "pw"))
+	c.expect("success")
+	c.reset()
+	c.send("\n<?xml version='1.0'?>\n<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>")
+	c.header()
+	if f := c.next(); f.Child(nsBind, "bind") == nil {
+		t.Fatalf("features after restart: %s", f)
+	}
+}
