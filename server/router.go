@@ -150,7 +150,7 @@ func (s *Server) handleElement(ctx context.Context, sess *session, el *element) 
 	if el.start.Name.Space != nsClient || (name != "message" && name != "presence" && name != "iq") {
 		return newStreamErr("unsupported-stanza-type", "")
 	}
-	st, err := buildStanza(el, sess.jid)
+	st, err := sess.stamp.build(el)
 	if err != nil {
 		if st.Type != "error" {
 			sess.send(st.ErrorReply(err), false)

@@ -57,6 +57,7 @@ type session struct {
 	rosterRequested bool
 	carbons         bool
 
+	stamp     stamper // owned by the reader goroutine
 	ending    atomic.Bool
 	endReason atomic.Value // string
 	started   time.Time
@@ -174,8 +175,16 @@ func isTimeout(err error) bool {
 func (sess *session) loop() error {
 	idle := sess.srv.cfg.C2S.IdleTimeout.Duration
 	ctx := context.Background()
+	sess.stamp = stamper{from: sess.jid, fromStr: sess.jid.String()}
+	// The idle deadline is re-armed only when a quarter of it has passed:
+	// a stream is closed after between 3/4 and all of idle_timeout of
+	// silence, and a busy stream does not reset a timer per stanza.
+	var armed time.Time
 	for {
-		_ = sess.conn.SetReadDeadline(time.Now().Add(idle))
+		if now := time.Now(); now.Sub(armed) > idle/4 {
+			_ = sess.conn.SetReadDeadline(now.Add(idle))
+			armed = now
+		}
 		el, err := sess.rd.next()
 		if err != nil {
 			return err

@@ -15,8 +15,34 @@ import (
 // declaration is dropped (the stanza lives in jabber:client wherever it
 // goes), and the rest of the bytes are kept as received.
 func buildStanza(el *element, from jid.JID) (*module.Stanza, error) {
+	c := stamper{from: from, fromStr: from.String()}
+	return c.build(el)
+}
+
+// stamper builds a session's stanzas; it remembers the session's JID as a
+// string and the last 'to' it parsed (chats go to the same JID again and
+// again), so the common case parses no JID at all.
+type stamper struct {
+	from      jid.JID
+	fromStr   string
+	lastTo    string
+	lastToJID jid.JID
+}
+
+func (c *stamper) parseTo(s string) (jid.JID, error) {
+	if s == c.lastTo && s != "" {
+		return c.lastToJID, nil
+	}
+	j, err := parseJID(s)
+	if err == nil {
+		c.lastTo, c.lastToJID = s, j
+	}
+	return j, err
+}
+
+func (c *stamper) build(el *element) (*module.Stanza, error) {
+	from, fromStr := c.from, c.fromStr
 	st := &module.Stanza{Name: el.start.Name.Local, From: from}
-	fromStr := from.String()
 	b := make([]byte, 0, len(el.raw)+len(fromStr)+16)
 	b = append(b, '<')
 	b = append(b, st.Name...)
@@ -28,7 +54,7 @@ func buildStanza(el *element, from jid.JID) (*module.Stanza, error) {
 			continue
 		case a.Name.Space == "" && a.Name.Local == "to":
 			if a.Value != "" {
-				to, err := parseJID(a.Value)
+				to, err := c.parseTo(a.Value)
 				if err != nil {
 					return st, errJIDMalformed
 				}
