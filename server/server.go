@@ -222,17 +222,8 @@ func (s *Server) acceptLoop(ln net.Listener, direct bool) {
 		s.stats.accepted.Add(1)
 		info := ConnInfo{Remote: c.RemoteAddr().String()}
 		if direct {
-			tc := tls.Server(c, s.tlsConf)
-			s.Go(func() {
-				_ = tc.SetDeadline(time.Now().Add(s.cfg.C2S.NegotiationTimeout.Duration))
-				if err := tc.Handshake(); err != nil {
-					s.log.Debug("direct TLS handshake failed", "remote", info.Remote, "err", err)
-					_ = tc.Close()
-					return
-				}
-				s.serveConn(tc, info)
-			})
-			continue
+			// The handshake runs in the session's negotiation.
+			c = tls.Server(c, s.tlsConf)
 		}
 		s.Go(func() { s.serveConn(c, info) })
 	}

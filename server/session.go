@@ -119,10 +119,23 @@ func (sess *session) kick(cond, text string) {
 
 func (sess *session) run() {
 	srv := sess.srv
-	sess.br = bufio.NewReaderSize(sess.conn, 4096)
 	deadline := time.Now().Add(srv.cfg.C2S.NegotiationTimeout.Duration)
 	_ = sess.conn.SetDeadline(deadline)
-	err := sess.negotiate()
+	// Negotiation (TLS handshake, SCRAM, storage) needs a deep stack; it
+	// runs in a goroutine of its own that then exits, so the goroutine that
+	// stays blocked reading an idle stream keeps a small stack.
+	done := make(chan error, 1)
+	go func() {
+		if tc, ok := sess.conn.(*tls.Conn); ok {
+			if err := tc.Handshake(); err != nil {
+				done <- fmt.Errorf("server: direct TLS handshake: %w", err)
+				return
+			}
+		}
+		sess.br = bufio.NewReaderSize(sess.conn, 4096)
+		done <- sess.negotiate()
+	}()
+	err := <-done
 	if err == nil {
 		_ = sess.conn.SetDeadline(time.Time{})
 		err = sess.loop()
