@@ -33,7 +33,7 @@ type options struct {
 	scenario, addr, domain, password, prefix, label string
 	users, first, pid                               int
 	sources, tlsMode, mech, resource, arrivals      string
-	insecure                                        bool
+	insecure, roster                                bool
 	timeout                                         time.Duration
 	rates                                           []float64
 	step, hold, pause, arrival, interval, linger    time.Duration
@@ -63,6 +63,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.tlsMode, "tls", "none", "none | starttls | direct")
 	fs.BoolVar(&o.insecure, "insecure", false, "skip certificate verification")
 	fs.StringVar(&o.mech, "mech", "PLAIN", "PLAIN | SCRAM-SHA-256 | SCRAM-SHA-1 | auto")
+	fs.BoolVar(&o.roster, "roster", true, "get the roster after bind (tsung's login scenario does not)")
 	fs.StringVar(&o.resource, "resource", "bench", "resource to bind ('' lets the server pick)")
 	fs.StringVar(&o.arrivals, "arrivals", "poisson", "arrival process: poisson (like tsung) | uniform")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "timeout of a login")
@@ -132,7 +133,7 @@ func (o *options) validate() error {
 }
 
 func (o *options) clientConfig() (*xclient.Config, error) {
-	c := &xclient.Config{Addr: o.addr, Domain: o.domain, Resource: o.resource, Timeout: o.timeout}
+	c := &xclient.Config{Addr: o.addr, Domain: o.domain, Resource: o.resource, Timeout: o.timeout, NoRoster: !o.roster}
 	switch o.tlsMode {
 	case "none":
 	case "starttls":

@@ -41,6 +41,7 @@ type Config struct {
 	Mech      string // PLAIN, SCRAM-SHA-256, SCRAM-SHA-1 or "" (best offered)
 	Resource  string
 	Timeout   time.Duration // per login step
+	NoRoster  bool          // skip the roster get (send presence right after bind)
 }
 
 // Timings of one login, measured from the start of the TCP connect.

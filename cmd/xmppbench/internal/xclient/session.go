@@ -38,6 +38,9 @@ func (c *Conn) bind() error {
 // rosterAndPresence gets the roster (RFC 6121 section 2.1.3) and sends the
 // initial presence, which makes the session available for messages.
 func (c *Conn) rosterAndPresence() error {
+	if c.cfg.NoRoster {
+		return c.write("<presence/>")
+	}
 	if err := c.write("<iq type='get' id='xb-roster'><query xmlns='jabber:iq:roster'/></iq>"); err != nil {
 		return err
 	}
