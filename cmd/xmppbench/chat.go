@@ -20,7 +20,8 @@ type msgResult struct {
 	Kind         string           `json:"kind"`
 	N            int              `json:"n"`
 	Plan         string           `json:"plan"`
-	TLS          string           `json:"tls"`
+	TLS          string           `json:"tls_mode"`
+	TLSOn        bool             `json:"tls"`
 	Mech         string           `json:"auth_mech"`
 	UsersStarted int64            `json:"users_started"`
 	LoginsOK     int64            `json:"logins_ok"`
@@ -85,7 +86,7 @@ func (b *bench) runChat(ctx context.Context) error {
 	res := msgResult{Tool: "xmppbench", Server: b.o.label, Scenario: "chat", Kind: "run", N: b.o.users,
 		Plan: fmt.Sprintf("arrival=%s msgs=%dx every %s size=%d linger=%s", b.o.arrival, b.o.msgs,
 			b.o.interval, b.o.size, b.o.linger),
-		TLS: b.o.tlsMode, Mech: b.o.mech, UsersStarted: lr.arrived.Load(), LoginsOK: lr.ok.Load(),
+		TLS: b.o.tlsMode, TLSOn: b.o.tlsMode != "none", Mech: b.o.mech, UsersStarted: lr.arrived.Load(), LoginsOK: lr.ok.Load(),
 		LoginMS: lr.login.Dist(), RosterMS: lr.roster.Dist(), Errors: lr.errors(),
 		Steady: b.recvPerSec.steady(), GenCPU: gen, ServerCPU: srv, WallS: round1(wall)}
 	b.fillMsgs(&res, b.rec(1))

@@ -24,7 +24,7 @@ func (b *bench) runIdle(ctx context.Context) error {
 	at := readProc(b.o.pid)
 	n := b.online.count()
 	res := map[string]any{"tool": "xmppbench", "server": b.o.label, "scenario": "idle", "kind": "run",
-		"n": b.o.users, "tls": b.o.tlsMode, "auth_mech": b.o.mech,
+		"n": b.o.users, "tls": b.o.tlsMode != "none", "tls_mode": b.o.tlsMode, "auth_mech": b.o.mech,
 		"plan":          fmt.Sprintf("arrival=%s settle=%s hold=%s", b.o.arrival, b.o.settle, b.o.hold),
 		"users_started": lr.arrived.Load(), "logins_ok": lr.ok.Load(), "errors": lr.errors(),
 		"login_ms": lr.login.Dist(), "max_conns": n,

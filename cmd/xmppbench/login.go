@@ -18,7 +18,8 @@ type loginStep struct {
 	Scenario      string           `json:"scenario"`
 	Kind          string           `json:"kind"`
 	N             int              `json:"n"`
-	TLS           string           `json:"tls"`
+	TLS           string           `json:"tls_mode"`
+	TLSOn         bool             `json:"tls"`
 	Mech          string           `json:"auth_mech"`
 	OfferedRate   float64          `json:"offered_rate_per_s"`
 	PhaseS        float64          `json:"phase_s"`
@@ -91,7 +92,7 @@ func (b *bench) loginStep(ctx context.Context, rate float64, k int) loginStep {
 	wg.Wait()
 	gen, srv, wall := m.read()
 	st := loginStep{Tool: "xmppbench", Server: b.o.label, Scenario: "login", Kind: "step", N: b.o.users,
-		TLS: b.o.tlsMode, Mech: b.o.mech, OfferedRate: rate, PhaseS: b.o.step.Seconds(),
+		TLS: b.o.tlsMode, TLSOn: b.o.tlsMode != "none", Mech: b.o.mech, OfferedRate: rate, PhaseS: b.o.step.Seconds(),
 		UsersStarted: r.arrived.Load(), LoginsOK: r.ok.Load(), LoginMS: r.login.Dist(),
 		RosterMS: r.roster.Dist(), ConnectMS: r.conn.Dist(), Errors: r.errors(),
 		GenCPU: gen, ServerCPU: srv, WallS: round1(wall)}
@@ -133,7 +134,7 @@ func (b *bench) loginSummary(steps []loginStep) {
 		}
 	}
 	sum := map[string]any{"tool": "xmppbench", "server": b.o.label, "scenario": "login", "kind": "run",
-		"n": b.o.users, "tls": b.o.tlsMode, "auth_mech": b.o.mech,
+		"n": b.o.users, "tls": b.o.tlsMode != "none", "tls_mode": b.o.tlsMode, "auth_mech": b.o.mech,
 		"plan":                  fmt.Sprintf("steps=%v/s x %s hold=%s arrivals=%s", b.o.rates, b.o.step, b.o.hold, b.o.arrivals),
 		"login_sustained_per_s": 0.0, "login_ceiling_10s_per_s": ceiling,
 		"at_sustained": best, "first_failing_step": bad}

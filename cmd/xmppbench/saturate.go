@@ -70,7 +70,7 @@ func (b *bench) saturateStep(ctx context.Context, conns []*xclient.Conn, lr *log
 	ok := true
 	res := msgResult{Tool: "xmppbench", Server: b.o.label, Scenario: "saturate", Kind: "step", N: b.o.users,
 		Plan: fmt.Sprintf("rate=%.0f msg/s x %s (every %s per user, warm-up %s)", rate, b.o.step, iv, b.o.warmup),
-		TLS:  b.o.tlsMode, Mech: b.o.mech, UsersStarted: lr.arrived.Load(), LoginsOK: lr.ok.Load(),
+		TLS:  b.o.tlsMode, TLSOn: b.o.tlsMode != "none", Mech: b.o.mech, UsersStarted: lr.arrived.Load(), LoginsOK: lr.ok.Load(),
 		Errors: lr.errors(), StepRate: rate, GenCPU: gen, ServerCPU: srv, WallS: round1(wall), StepOK: &ok}
 	b.fillMsgs(&res, r)
 	res.SentPerS = round1(float64(res.Sent) / b.o.step.Seconds())
@@ -114,7 +114,7 @@ func (b *bench) saturateSummary(steps []msgResult) {
 		}
 	}
 	sum := map[string]any{"tool": "xmppbench", "server": b.o.label, "scenario": "saturate", "kind": "run",
-		"n": b.o.users, "tls": b.o.tlsMode, "auth_mech": b.o.mech,
+		"n": b.o.users, "tls": b.o.tlsMode != "none", "tls_mode": b.o.tlsMode, "auth_mech": b.o.mech,
 		"plan": fmt.Sprintf("N=%d steps=%v msg/s x (%s warm-up + %s) size=%d pass: p99<%s delivered>=%v",
 			b.o.users, b.o.rates, b.o.warmup, b.o.step, b.o.size, b.o.p99Limit, b.o.minDelivered),
 		"sustained_msg_per_s": 0.0, "at_sustained": best, "first_failing_step": bad}
