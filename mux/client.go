@@ -43,7 +43,7 @@ func (m *Mux) acceptLoop(ln net.Listener, terminate bool) {
 		}
 		m.ctr.clientsTotal.Add(1)
 		m.addClient(c)
-		go m.serveClient(sess, c, terminate)
+		m.goTracked(func() { m.serveClient(sess, c, terminate) })
 	}
 }
 

@@ -136,7 +136,7 @@ func (s *Server) serveLink(c net.Conn) {
 		_ = c.Close()
 		return
 	}
-	sess, err := yamux.Server(&coalescer{Conn: c}, s.Tuning.yamux())
+	sess, err := yamux.Server(newBatchWriter(c, s.Tuning.writeTimeout()), s.Tuning.yamux())
 	if err != nil {
 		log.Error("mux link: yamux", "mux", name, "err", err)
 		_ = c.Close()

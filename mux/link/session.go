@@ -30,6 +30,13 @@ func DefaultTuning() Tuning {
 	return Tuning{Window: 256 << 10, KeepAlive: 10 * time.Second, WriteTimeout: 15 * time.Second, Backlog: 1024}
 }
 
+func (t Tuning) writeTimeout() time.Duration {
+	if t.WriteTimeout == 0 {
+		return DefaultTuning().WriteTimeout
+	}
+	return t.WriteTimeout
+}
+
 func (t Tuning) yamux() *yamux.Config {
 	d := DefaultTuning()
 	if t.Window == 0 {
@@ -59,7 +66,7 @@ func (t Tuning) yamux() *yamux.Config {
 // Client starts the multiplexor's side of the yamux session on c, after
 // Handshake succeeded. The multiplexor opens one stream per client.
 func Client(c net.Conn, t Tuning) (*yamux.Session, error) {
-	return yamux.Client(&coalescer{Conn: c}, t.yamux())
+	return yamux.Client(newBatchWriter(c, t.writeTimeout()), t.yamux())
 }
 
 // Open opens a stream for one client on the multiplexor's session and

@@ -86,12 +86,13 @@ for sc in "${SCENARIOS[@]}"; do
       for i in $(seq "$MUXES"); do
         taskset -c 1 "$BIN/xmppbench" -scenario idle -addr "${MUXADDR[$((i-1))]}" -domain localhost \
           -first $(( (i-1)*per + 1 )) -users "$per" -password pw -pid "$SRV" -label "via mux$i" \
-          -sources "127.0.$i.1,127.0.$i.2,127.0.$i.3,127.0.$i.4" -arrival 60s -settle 10s -hold 20s -timeout 30s &
+          -sources "127.0.$i.1,127.0.$i.2,127.0.$i.3,127.0.$i.4" -arrival "${ARRIVAL:-120}s" -settle 10s -hold 30s -timeout 30s &
         gen+=("$!")
       done
-      sleep 70
-      echo "server sessions while all are connected:" >&2
-      "$BIN/xmppctl" -config "$DIR/xmppd.toml" status 2>/dev/null | head -20 >&2 || true
+      sleep $(( ${ARRIVAL:-120} + 20 ))
+      echo "server while all are connected (fds: $(ls /proc/$SRV/fd | wc -l), rss_kib: $(awk '/VmRSS/{print $2}' /proc/$SRV/status)):" >&2
+      "$BIN/xmppctl" -config "$DIR/xmppd.toml" stats >&2 || true
+      "$BIN/xmppctl" -config "$DIR/xmppd.toml" mux >&2 || true
       muxrss
       for g in "${gen[@]}"; do wait "$g" || true; done
       continue;;
