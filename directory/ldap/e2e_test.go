@@ -134,6 +134,17 @@ func TestSlixmppLDAP(t *testing.T) {
 		})
 	}
 
+	t.Run("shared group roster", func(t *testing.T) {
+		// alice, bob and carol are in the groupOfNames "staff": each sees
+		// the others under the group's name, without having added them.
+		out := e.client(t, "login", "alice@example.org", "alice-secret")
+		wantLines(t, out, "ROSTER alice@example.org bob@example.org group=staff",
+			"ROSTER alice@example.org carol@example.org group=staff")
+		if strings.Contains(out, "eve@example.org") || strings.Contains(out, "dave@example.org") {
+			t.Fatalf("members of groups alice is not in appear in her roster:\n%s", out)
+		}
+	})
+
 	t.Run("registration", func(t *testing.T) {
 		out := e.client(t, "register", "frank@example.org", "frank-secret")
 		wantLines(t, out, "REGISTERED frank@example.org", "LOGIN-OK frank@example.org PLAIN")
