@@ -5,6 +5,7 @@
 #
 # usage: testdata/bench/crosscheck.sh [chat|login ...]   (default: chat login)
 #   env: OUT (testdata/bench/results/<utc>), HASHED (0, like the baseline),
+#        XMPPBENCH_FIRST=1 (run xmppbench before tsung),
 #        NICE (-10: both tools and servers run at this niceness), SERVERS,
 #        QUIET_LOAD (1.5) / QUIET_WAIT_S (300): wait for a quiet machine first
 # Every run's stdout+stderr lands in $OUT/<scenario>-<server>-<tool>.log, the
@@ -40,15 +41,18 @@ for sc in "${SCS[@]}"; do
   for srv in ${SERVERS:-prosody ejabberd}; do
     case "$sc" in
       chat)
-        run "chat-$srv-tsung" env RESULTS_DIR="$OUT" N=2000 "$SHARED/run.sh" "$srv"
-        run "chat-$srv-xmppbench" env N=2000 "$ROOT/testdata/bench/peer.sh" "$srv" -scenario chat \
-          -arrival 20s -msgs 60 -interval 1s -size 64 -linger 5s;;
+        tsung() { run "chat-$srv-tsung" env RESULTS_DIR="$OUT" N=2000 "$SHARED/run.sh" "$srv"; }
+        xb() { run "chat-$srv-xmppbench" env N=2000 "$ROOT/testdata/bench/peer.sh" "$srv" -scenario chat \
+          -arrival 20s -msgs 60 -interval 1s -size 64 -linger 5s; };;
       login)
-        run "login-$srv-tsung" env RESULTS_DIR="$OUT" SCENARIO=login N=10000 "$SHARED/run.sh" "$srv"
-        run "login-$srv-xmppbench" env N=10000 "$ROOT/testdata/bench/peer.sh" "$srv" -scenario login \
-          -rates 50,100,150,200,250,300,400,600,800,1000,1200,1600 -step 15s -hold 1s -pause 5s;;
+        # -roster=false: tsung's login scenario sends presence right after bind
+        tsung() { run "login-$srv-tsung" env RESULTS_DIR="$OUT" SCENARIO=login N=10000 "$SHARED/run.sh" "$srv"; }
+        xb() { run "login-$srv-xmppbench" env N=10000 "$ROOT/testdata/bench/peer.sh" "$srv" -scenario login \
+          -roster=false -rates 50,100,150,200,250,300,400,600,800,1000,1200,1600 -step 15s -hold 1s -pause 5s; };;
       *) echo "unknown scenario $sc" >&2; exit 2;;
     esac
+    # XMPPBENCH_FIRST=1 swaps the order, to see whether drift favours one tool
+    if [ "${XMPPBENCH_FIRST:-0}" = 1 ]; then xb; tsung; else tsung; xb; fi
   done
 done
 echo "results in $OUT" >&2
