@@ -90,5 +90,34 @@ def main():
             print("| %s | %s | load average before | %s | %s | |" % (sc, srv, loadavg(tl, "tsung"), loadavg(xl, "xmppbench")))
 
 
+def xb_steps(log):
+    return [d for d in (json.loads(l) for l in open(log) if l.startswith("{")) if d.get("kind") == "step"]
+
+
+def login_steps(d):
+    """Per offered step: arrivals, completed logins, p95 and the server's CPU
+    time per completed login (ms), which does not depend on how many users a
+    tool really started."""
+    print()
+    print("| server | offered/s | tsung arrived/s | tsung ok/s | xmppbench ok/s | login p95 ms tsung / xmppbench "
+          "| server CPU ms per login tsung / xmppbench | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for srv in ("prosody", "ejabberd"):
+        tl, xl = os.path.join(d, "login-%s-tsung.log" % srv), os.path.join(d, "login-%s-xmppbench.log" % srv)
+        if not (os.path.exists(tl) and os.path.exists(xl)):
+            continue
+        t = {s["offered_rate_per_s"]: s for s in (tsung_json(tl) or {}).get("steps", [])}
+        x = {s["offered_rate_per_s"]: s for s in xb_steps(xl)}
+        for r in sorted(set(t) & set(x)):
+            ts, xs = t[r], x[r]
+            tc = 10 * ts["server_cpu_pct_avg"] / ts["ok_per_s"] if ts.get("ok_per_s") else None
+            xc = 10 * xs["server_cpu_pct_avg"] / xs["ok_per_s"] if xs.get("ok_per_s") else None
+            print("| %s | %g | %s | %s | %s | %s / %s | %s / %s | %s |" % (
+                srv, r, fmt(ts.get("arrived_per_s")), fmt(ts.get("ok_per_s")), fmt(xs.get("ok_per_s")),
+                fmt(g(ts, "login_ms", "p95")), fmt(g(xs, "login_ms", "p95")), fmt(tc), fmt(xc),
+                "%.2f" % (xc / tc) if tc and xc else "-"))
+
+
 if __name__ == "__main__":
     main()
+    login_steps(sys.argv[1])
