@@ -168,9 +168,7 @@ func (s *scanner) next() (*element, error) {
 	if s.ended {
 		return nil, errStreamEnd
 	}
-	if cap(s.big) > 8<<10 {
-		s.big = nil
-	}
+	s.big = nil // only a stanza larger than br's buffer used it
 	for {
 		if _, err := s.topSpace(0, false); err != nil {
 			return nil, err

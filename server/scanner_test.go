@@ -71,7 +71,7 @@ func readNew(r io.Reader, size, limit int) readResult {
 }
 
 func readOld(r io.Reader, limit int) readResult {
-	return runReader(newStreamReader(bufio.NewReaderSize(r, 16), limit))
+	return runReader(newXMLStreamReader(bufio.NewReaderSize(r, 16), limit))
 }
 
 func TestScannerCases(t *testing.T) {

@@ -94,21 +94,30 @@ type element struct {
 }
 
 // streamReader reads a client's XML stream: the header, then one top-level
-// element at a time, enforcing the size limit and restricted XML.
-type streamReader struct {
+// element at a time, enforcing the size limit and restricted XML. It is the
+// bulk scanner of scanner.go; xmlStreamReader, on encoding/xml, is kept as
+// the reference the scanner is fuzzed against (scanner_fuzz_test.go).
+type streamReader = scanner
+
+func newStreamReader(br *bufio.Reader, limit int) *streamReader {
+	return newScanner(br, limit)
+}
+
+// xmlStreamReader is the encoding/xml stream reader.
+type xmlStreamReader struct {
 	rec *recorder
 	dec *xml.Decoder
 }
 
-func newStreamReader(br *bufio.Reader, limit int) *streamReader {
+func newXMLStreamReader(br *bufio.Reader, limit int) *xmlStreamReader {
 	rec := &recorder{r: br, limit: limit}
 	d := xml.NewDecoder(rec)
 	d.Strict = true
-	return &streamReader{rec: rec, dec: d}
+	return &xmlStreamReader{rec: rec, dec: d}
 }
 
 // token returns the next token, rejecting restricted XML.
-func (s *streamReader) token() (xml.Token, error) {
+func (s *xmlStreamReader) token() (xml.Token, error) {
 	t, err := s.dec.RawToken()
 	if err != nil {
 		return nil, err
@@ -125,7 +134,7 @@ func (s *streamReader) token() (xml.Token, error) {
 }
 
 // header reads up to the stream header and returns it.
-func (s *streamReader) header() (xml.StartElement, error) {
+func (s *xmlStreamReader) header() (xml.StartElement, error) {
 	for {
 		t, err := s.dec.Token()
 		if err != nil {
@@ -162,7 +171,7 @@ var (
 
 // next reads one top-level element. Whitespace between elements (keepalives)
 // is skipped.
-func (s *streamReader) next() (*element, error) {
+func (s *xmlStreamReader) next() (*element, error) {
 	d := s.dec
 	for {
 		s.rec.trim(d.InputOffset())
@@ -193,7 +202,7 @@ func (s *streamReader) next() (*element, error) {
 }
 
 // skip reads to the end of the element just started.
-func (s *streamReader) skip() error {
+func (s *xmlStreamReader) skip() error {
 	depth := 1
 	for depth > 0 {
 		t, err := s.dec.Token()
