@@ -24,6 +24,20 @@ var textClass = func() (t [256]uint8) {
 	return t
 }()
 
+// nameASCII: 2 for an ASCII name start character, 1 for another name
+// character.
+var nameASCII = func() (t [256]uint8) {
+	for c := 0; c < 0x80; c++ {
+		switch {
+		case isNameStart(rune(c)):
+			t[c] = 2
+		case isNameChar(rune(c)):
+			t[c] = 1
+		}
+	}
+	return t
+}()
+
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // isNameByte reports the ASCII bytes encoding/xml reads as part of a name;
@@ -61,6 +75,15 @@ func isNameChar(r rune) bool {
 
 // validName checks a name (XML 1.0 fifth edition, section 2.3).
 func validName(n []byte) bool {
+	if len(n) > 0 && nameASCII[n[0]] == 2 {
+		i := 1
+		for i < len(n) && nameASCII[n[i]] != 0 {
+			i++
+		}
+		if i == len(n) {
+			return true
+		}
+	}
 	for i := 0; i < len(n); {
 		r, size := rune(n[i]), 1
 		if r >= 0x80 {

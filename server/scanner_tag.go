@@ -10,11 +10,14 @@ import (
 
 // startTag parses the start tag at b[i]; end is 0 if it is incomplete.
 func (s *scanner) startTag(b []byte, i int, eof bool) (int, error) {
-	if (len(b)-i > longTag || s.hint > i) && !s.findTagEnd(b, i) {
+	if s.hint > i && !s.findTagEnd(b, i) {
 		return s.needMore(eof, len(b))
 	}
 	end, err := s.parseTag(b, i, eof)
 	if err != nil || end == 0 {
+		if err == nil && len(b)-i > longTag {
+			s.findTagEnd(b, i) // from now on, look for its end first
+		}
 		return 0, err
 	}
 	s.hint, s.hintQ = 0, 0

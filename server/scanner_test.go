@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // readResult is what a stream reader made of an input.
@@ -102,9 +103,16 @@ func TestScannerCases(t *testing.T) {
 		{"too big", "<message>" + strings.Repeat("x", 5000) + "</message>", "too-big", 0},
 		{"big ok", "<message>" + strings.Repeat("x", 4000) + "</message></stream:stream>", "end", 1},
 		{"wrong end", "<message/></stream>", "not-well-formed", 1},
+		{"long tag", "<message a='" + strings.Repeat("x>\"", 500) + "'/></stream:stream>", "end", 1},
+		{"long bad tag", "<message a='1'" + strings.Repeat(" ", 1500) + "b=2/>", "not-well-formed", 0},
+		{"long tag too big", "<message a='" + strings.Repeat("x", 5000) + "'/>", "too-big", 0},
+		{"self-closed header", "", "end", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := fuzzHeader + tc.body
+			if tc.name == "self-closed header" {
+				data = strings.TrimSuffix(fuzzHeader, ">") + "/>"
+			}
 			for _, size := range []int{16, 64, 4096} {
 				res := readNew(strings.NewReader(data), size, 4096)
 				if res.class != tc.class || len(res.els) != tc.els {
@@ -145,5 +153,22 @@ func TestScannerLeavesRestartBytes(t *testing.T) {
 	}
 	if _, err := newScanner(br, 4096).header(); err != nil {
 		t.Fatalf("restart: %v", err)
+	}
+}
+
+// TestScannerTrickle feeds large stanzas one byte at a time: the scanner
+// resumes where it stopped instead of rescanning (a quadratic rescan of
+// 200 KiB would take minutes).
+func TestScannerTrickle(t *testing.T) {
+	for _, body := range []string{
+		"<message><body>" + strings.Repeat("a&amp;b ", 25<<10) + "</body></message>",
+		"<message a='" + strings.Repeat("x", 200<<10) + "'/>",
+		"<message><![CDATA[" + strings.Repeat("x", 200<<10) + "]]></message>",
+	} {
+		data := fuzzHeader + body + "</stream:stream>"
+		res := readNew(iotest.OneByteReader(strings.NewReader(data)), 4096, 256<<10)
+		if len(res.els) != 1 || res.class != "end" {
+			t.Fatalf("got %d elements, %s (%v)", len(res.els), res.class, res.err)
+		}
 	}
 }
