@@ -120,6 +120,15 @@ kill $EPID 2>/dev/null || true
 curl -fsS "http://127.0.0.1:$S1/stats" >"$W/stats.json" 2>/dev/null || "$W/bin/xmppmux" -stats "127.0.0.1:$S1" >"$W/stats.json"
 echo "ok mux1 stats: $(tr -d ' \n' <"$W/stats.json" | cut -c1-200)"
 
+# A wrong secret: not-authorized, logged on both sides, retried with backoff.
+muxconf bad wrong "$(port)"
+sed -i 's/^name = "bad"/name = "mux1"/' "$W/bad.toml"
+start_mux bad
+waitlog "$W/bad.log" "not-authorized" 2
+grep -q 'mux link refused.*mux=mux1.*not-authorized' "$W/xmppd.log" || fail "server did not log the refused link"
+kill "$badPID"
+echo "ok wrong secret: not-authorized, logged by both, retried ($(grep -c not-authorized "$W/bad.log") attempts)"
+
 # Server restart: the muxes reconnect by themselves.
 kill "$XPID"; wait "$XPID" 2>/dev/null || true
 waitlog "$W/mux1.log" "mux link down" 1
