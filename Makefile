@@ -6,7 +6,7 @@ GO ?= go
 
 # Debian packages the tests drive as real peers (server/interop) or run as
 # servers (slapd for directory/ldap); openssl for certificates by hand.
-DEB_PACKAGES := python3-slixmpp python3-aioxmpp python3-nbxmpp go-sendxmpp slapd ldap-utils openssl
+DEB_PACKAGES := python3-slixmpp python3-aioxmpp python3-nbxmpp go-sendxmpp slapd ldap-utils openssl curl
 
 # staticcheck runs through `go run`, fetched from the Go module proxy.
 STATICCHECK_VERSION ?= v0.8.2
