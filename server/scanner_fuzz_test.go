@@ -158,11 +158,7 @@ func strictHolds(data []byte, off, strict int, old, nw readResult) (bool, string
 		return dupAttrAt(data, off), "no duplicate attribute"
 	case strictUndeclared:
 		pfx, _, _ := strings.Cut(name, ":")
-		end := bytes.IndexByte(rest, '>')
-		if end < 0 {
-			end = len(rest)
-		}
-		return pfx != "xml" && !bytes.Contains(data[:off+end], []byte("xmlns:"+pfx)), "prefix " + pfx + " is declared"
+		return pfx != "xml" && !declaredFor(data, off, pfx), "prefix " + pfx + " is declared"
 	case strictQName:
 		return strings.HasPrefix(name, ":") || strings.HasSuffix(name, ":") || strings.Count(name, ":") > 1, name
 	case strictXmlnsElem, strictBadDecl:
@@ -219,4 +215,33 @@ var _ = bufio.NewReader
 
 func (r readResult) String() string {
 	return fmt.Sprintf("%v %q %s", r.hdr, r.els, r.err)
+}
+
+// declaredFor reports whether encoding/xml, which tracks namespace scopes
+// but leaves an unknown prefix untranslated, resolved pfx in the start tag
+// holding off.
+func declaredFor(data []byte, off int, pfx string) bool {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return true // cannot tell: do not excuse the difference
+		}
+		if d.InputOffset() <= int64(off) {
+			continue
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			return true
+		}
+		if se.Name.Space == pfx {
+			return false
+		}
+		for _, a := range se.Attr {
+			if a.Name.Space == pfx {
+				return false
+			}
+		}
+		return true
+	}
 }
