@@ -8,8 +8,10 @@ import (
 	"unicode/utf8"
 )
 
-// maxRef bounds a character reference's length (leading zeros included).
-const maxRef = 64
+// maxRef bounds a character reference's length (leading zeros included):
+// "&#x10FFFF;" needs 10 bytes, and a reference always fits the smallest
+// bufio.Reader (16 bytes).
+const maxRef = 16
 
 // Byte classes for text: 0 plain, 1 needs a look, 2 never allowed.
 var textClass = func() (t [256]uint8) {
@@ -169,6 +171,9 @@ func parseRef(b []byte, eof bool) (rune, int, int) {
 	}
 	if b[1] != '#' {
 		j := nameEnd(b, 1)
+		if j > len("&quot") {
+			return 0, 0, refBad // longer than any predefined entity
+		}
 		if j == len(b) {
 			return 0, 0, more
 		}
@@ -192,7 +197,7 @@ func parseCharRef(b []byte, more int) (rune, int, int) {
 	}
 	start, v := i, rune(0)
 	for ; i < len(b); i++ {
-		if i > maxRef {
+		if i >= maxRef {
 			return 0, 0, refLong
 		}
 		c, d := b[i], rune(-1)
