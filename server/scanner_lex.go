@@ -197,9 +197,6 @@ func parseCharRef(b []byte, more int) (rune, int, int) {
 	}
 	start, v := i, rune(0)
 	for ; i < len(b); i++ {
-		if i >= maxRef {
-			return 0, 0, refLong
-		}
 		c, d := b[i], rune(-1)
 		switch {
 		case '0' <= c && c <= '9':
@@ -211,6 +208,9 @@ func parseCharRef(b []byte, more int) (rune, int, int) {
 		}
 		if d < 0 {
 			break
+		}
+		if i >= maxRef-1 { // no room left for the ';'
+			return 0, 0, refLong
 		}
 		v = v*base + d
 		if v > utf8.MaxRune {
