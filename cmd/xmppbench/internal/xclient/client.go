@@ -42,6 +42,7 @@ type Config struct {
 	Resource  string
 	Timeout   time.Duration // per login step
 	NoRoster  bool          // skip the roster get (send presence right after bind)
+	Nagle     bool          // leave Nagle's algorithm on (Go turns it off by default)
 }
 
 // Timings of one login, measured from the start of the TCP connect.
@@ -76,6 +77,9 @@ func Login(ctx context.Context, cfg *Config, d *net.Dialer, user, pass string) (
 	nc, err := d.DialContext(ctx, "tcp", cfg.Addr)
 	if err != nil {
 		return nil, t, fmt.Errorf("xclient: connect: %w", err)
+	}
+	if tc, ok := nc.(*net.TCPConn); ok && cfg.Nagle {
+		_ = tc.SetNoDelay(false) // best effort: only changes batching of small writes
 	}
 	c := &Conn{nc: nc, cfg: cfg}
 	if cfg.TLS == TLSDirect {
