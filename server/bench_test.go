@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xmppd/xmppd/conf"
 	"mellium.im/xmpp/jid"
 )
 
@@ -43,7 +44,9 @@ func BenchmarkParse(b *testing.B) {
 // BenchmarkRouteMessage sends messages from alice to bob through a real
 // server over loopback TCP: parse, route, queue, write, per message.
 func BenchmarkRouteMessage(b *testing.B) {
-	s := startServer(b, nil)
+	// Bob reads as fast as he can, but a burst can still outrun him: give
+	// him room so the benchmark measures routing, not the slow-consumer cut.
+	s := startServer(b, func(c *conf.Config) { c.C2S.QueueBytes = 1 << 30; c.Offline.Quota = 1000000 })
 	a := dialRaw(b, s.addr)
 	a.login("alice", "pw", "r")
 	a.presence()
