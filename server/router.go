@@ -438,3 +438,6 @@ func (s *Server) handleIQ(ctx context.Context, st *module.Stanza, target module.
 }
 
 var _ = dom.New
+
+// sessionsOf returns the bound sessions of a bare JID (tests, admin).
+func (s *Server) sessionsOf(bare string) []*session { return s.router.sessions(bare) }

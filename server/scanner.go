@@ -416,3 +416,25 @@ func (s *scanner) classifyBang(b []byte, eof bool) (int, error) {
 	}
 	return kindNone, s.fail(strictEarly, errRestricted, 0, "DTD or directive")
 }
+
+// detach hands back the reader when nothing is buffered and no element is
+// half read, so an idle stream can give its buffer back; nil otherwise.
+func (s *scanner) detach() *bufio.Reader {
+	if s.br == nil || s.inBig || s.br.Buffered() != 0 {
+		return nil
+	}
+	br := s.br
+	s.br = nil
+	return br
+}
+
+// attach gives the scanner a reader again after detach.
+func (s *scanner) attach(br *bufio.Reader) { s.br = br }
+
+// attached reports whether the scanner holds a reader.
+func (s *scanner) attached() bool { return s.br != nil }
+
+// resumable reports whether next may be called again after a read error
+// (a timeout): true unless part of an element was already taken out of the
+// reader's buffer.
+func (s *scanner) resumable() bool { return !s.inBig }

@@ -58,6 +58,9 @@ type Server struct {
 	closing   bool
 	wg        sync.WaitGroup
 
+	// releaseAfter overrides the constant of the same name (tests).
+	releaseAfter time.Duration
+
 	idSeq   atomic.Uint64
 	started time.Time
 	stats   stats

@@ -426,3 +426,48 @@ func TestRestartWithXMLDeclaration(t *testing.T) {
 		t.Fatalf("features after restart: %s", f)
 	}
 }
+
+// An idle stream gives its read buffer back and still reads what comes
+// later; a silent one is still closed at idle_timeout.
+func TestIdleStreamReleasesBufferAndTimesOut(t *testing.T) {
+	s := startServer(t, func(c *conf.Config) { c.C2S.IdleTimeout = conf.Duration{Duration: 3 * time.Second} })
+	s.releaseAfter = 100 * time.Millisecond
+	a := dialRaw(t, s.addr)
+	a.login("alice", "pw", "r")
+	a.presence()
+	b := dialRaw(t, s.addr)
+	b.login("bob", "pw", "r")
+	b.presence()
+	released := func() bool {
+		for _, sess := range s.sessionsOf("alice@localhost") {
+			if sess.released.Load() > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !released() {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle stream kept its read buffer")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Woken by one byte: the message must arrive whole.
+	a.send("<message to='bob@localhost' type='chat'><body>after a nap</body></message>")
+	if m := b.expect("message"); m.ChildText("", "body") != "after a nap" {
+		t.Fatalf("bob got %s", m)
+	}
+	// Written in two pieces with a pause longer than releaseAfter between
+	// them: the half-read stanza must not be lost.
+	a.send("<message to='bob@localhost' type='chat'><bo")
+	time.Sleep(300 * time.Millisecond)
+	a.send("dy>split</body></message>")
+	if m := b.expect("message"); m.ChildText("", "body") != "split" {
+		t.Fatalf("bob got %s", m)
+	}
+	// Then silence: connection-timeout after idle_timeout.
+	if got := a.streamError(); got != "connection-timeout" {
+		t.Fatalf("got %q", got)
+	}
+}

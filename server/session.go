@@ -57,7 +57,8 @@ type session struct {
 	rosterRequested bool
 	carbons         bool
 
-	stamp     stamper // owned by the reader goroutine
+	stamp     stamper      // owned by the reader goroutine
+	released  atomic.Int64 // times the read buffer went back to the pool
 	ending    atomic.Bool
 	endReason atomic.Value // string
 	started   time.Time
@@ -184,28 +185,99 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// loop reads stanzas until the stream ends.
+// releaseAfter is how long a stream may be silent before its read buffer
+// goes back to the pool (see loop); Server.releaseAfter overrides it.
+const releaseAfter = 10 * time.Second
+
+// readerPool holds the read buffers of streams that are not idle.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+// wakeReader returns the byte that woke an idle stream, then reads on.
+type wakeReader struct {
+	b   [1]byte
+	has bool
+	r   io.Reader
+}
+
+func (w *wakeReader) Read(p []byte) (int, error) {
+	if w.has && len(p) > 0 {
+		p[0], w.has = w.b[0], false
+		return 1, nil
+	}
+	return w.r.Read(p)
+}
+
+// loop reads stanzas until the stream ends. A busy stream reads in bulk
+// through a 4 KiB buffer. After releaseAfter of silence (and nothing half
+// read) the buffer goes back to a pool and the goroutine waits for the
+// next byte in a one-byte read from a shallow frame, so an idle session
+// holds neither a read buffer nor a deep stack. The idle_timeout deadline
+// runs from the last element received in both modes.
 func (sess *session) loop() error {
 	idle := sess.srv.cfg.C2S.IdleTimeout.Duration
+	release := releaseAfter
+	if sess.srv.releaseAfter > 0 {
+		release = sess.srv.releaseAfter
+	}
+	release = min(release, idle)
 	ctx := context.Background()
 	sess.stamp = stamper{from: sess.jid, fromStr: sess.jid.String()}
-	// The idle deadline is re-armed only when a quarter of it has passed:
-	// a stream is closed after between 3/4 and all of idle_timeout of
-	// silence, and a busy stream does not reset a timer per stanza.
-	var armed time.Time
+	wake := &wakeReader{r: sess.conn}
+	last, armed := time.Now(), time.Time{}
 	for {
-		if now := time.Now(); now.Sub(armed) > idle/4 {
-			_ = sess.conn.SetReadDeadline(now.Add(idle))
+		if !sess.rd.attached() {
+			_ = sess.conn.SetReadDeadline(last.Add(idle))
+			if _, err := io.ReadFull(sess.conn, wake.b[:]); err != nil {
+				return err
+			}
+			wake.has = true
+			br := readerPool.Get().(*bufio.Reader)
+			br.Reset(wake)
+			sess.rd.attach(br)
+			armed = time.Time{}
+		}
+		// Re-armed only when a quarter of the window has passed, so a busy
+		// stream does not reset a timer per stanza.
+		if now := time.Now(); now.Sub(armed) > release/4 {
+			d := now.Add(release)
+			if end := last.Add(idle); end.Before(d) {
+				d = end
+			}
+			_ = sess.conn.SetReadDeadline(d)
 			armed = now
 		}
 		el, err := sess.rd.next()
 		if err != nil {
+			if isTimeout(err) && time.Now().Before(last.Add(idle)) && sess.rd.resumable() {
+				if br := sess.rd.detach(); br != nil {
+					br.Reset(nil)
+					readerPool.Put(br)
+					sess.released.Add(1)
+				}
+				armed = time.Time{}
+				continue
+			}
 			return err
 		}
-		if err := sess.srv.handleElement(ctx, sess, el); err != nil {
+		last = time.Now()
+		if err := sess.handle(ctx, el); err != nil {
 			return err
 		}
 	}
+}
+
+// handle processes one element. Messages, the hot path, are handled on the
+// reader goroutine. IQs and presence go through storage (roster, vCard,
+// SQLite) with deep call stacks: they run on a short-lived goroutine the
+// reader waits for, so the stack of the goroutine that stays blocked on an
+// idle connection never grows (Go stacks only shrink at GC).
+func (sess *session) handle(ctx context.Context, el *element) error {
+	if el.start.Name.Local == "message" {
+		return sess.srv.handleElement(ctx, sess, el)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.srv.handleElement(ctx, sess, el) }()
+	return <-done
 }
 
 // send queues a stanza for this session.
