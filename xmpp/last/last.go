@@ -22,7 +22,9 @@ import (
 const NS = "jabber:iq:last"
 
 // DataKey is the directory data key of an account's last logout: the Unix
-// time, a newline, and the status text.
+// time in milliseconds (whole seconds in data written before), a newline,
+// and the status text. Milliseconds, so a logout at 12:00:00.9 is not
+// reported as a second old at 12:00:01.0.
 const DataKey = "last"
 
 // Module answers jabber:iq:last and records logouts.
@@ -103,7 +105,11 @@ func (m *Module) query(ctx context.Context, iq *module.Stanza) (*module.Element,
 	if err != nil {
 		return nil, fmt.Errorf("last: stored time of %s: %w", user, err)
 	}
-	q := dom.New(NS, "query", "seconds", seconds(m.now().Sub(time.Unix(t, 0))))
+	at := time.UnixMilli(t)
+	if t < 1e11 { // whole seconds, as first written
+		at = time.Unix(t, 0)
+	}
+	q := dom.New(NS, "query", "seconds", seconds(m.now().Sub(at)))
 	return q.SetText(status), nil
 }
 
@@ -163,7 +169,7 @@ func (m *Module) ended(ctx context.Context, info module.SessionInfo) {
 }
 
 func (m *Module) record(ctx context.Context, user, status string) {
-	v := strconv.FormatInt(m.now().Unix(), 10) + "\n" + status
+	v := strconv.FormatInt(m.now().UnixMilli(), 10) + "\n" + status
 	if err := m.host.Store().PutData(ctx, user, DataKey, []byte(v)); err != nil {
 		m.host.Logger().Warn("last: cannot record logout", "user", user, "err", err)
 	}
