@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Print the cross-check table (markdown) from a crosscheck.sh results dir.
 
-usage: crosscheck_table.py RESULTS_DIR
+usage: crosscheck_table.py RESULTS_DIR [SUFFIX...]
+With suffixes (e.g. -3 -rerun), <scenario>-<server>-<tool><SUFFIX>.log is
+used instead of the plain name when it exists (the first suffix that does).
 Reads <scenario>-<server>-tsung.log (run.sh's RESULT line + its JSON) and
 <scenario>-<server>-xmppbench.log (xmppbench's JSON lines) and prints, per
 scenario and server, the figures of both tools and xmppbench/tsung.
@@ -69,13 +71,21 @@ def fmt(v):
     return str(v)
 
 
+def pick(d, sc, srv, tool):
+    for suf in sys.argv[2:] + [""]:
+        p = os.path.join(d, "%s-%s-%s%s.log" % (sc, srv, tool, suf))
+        if os.path.exists(p):
+            return p
+    return os.path.join(d, "%s-%s-%s.log" % (sc, srv, tool))
+
+
 def main():
     d = sys.argv[1]
     print("| scenario | server | figure | tsung | xmppbench | xmppbench / tsung |")
     print("|---|---|---|---|---|---|")
     for sc, rows in (("chat", CHAT), ("login", LOGIN)):
         for srv in ("prosody", "ejabberd"):
-            tl, xl = os.path.join(d, "%s-%s-tsung.log" % (sc, srv)), os.path.join(d, "%s-%s-xmppbench.log" % (sc, srv))
+            tl, xl = pick(d, sc, srv, "tsung"), pick(d, sc, srv, "xmppbench")
             if not (os.path.exists(tl) and os.path.exists(xl)):
                 continue
             t, x = tsung_json(tl), xb_json(xl)
@@ -103,7 +113,7 @@ def login_steps(d):
           "| server CPU ms per login tsung / xmppbench | ratio |")
     print("|---|---|---|---|---|---|---|---|")
     for srv in ("prosody", "ejabberd"):
-        tl, xl = os.path.join(d, "login-%s-tsung.log" % srv), os.path.join(d, "login-%s-xmppbench.log" % srv)
+        tl, xl = pick(d, "login", srv, "tsung"), pick(d, "login", srv, "xmppbench")
         if not (os.path.exists(tl) and os.path.exists(xl)):
             continue
         t = {s["offered_rate_per_s"]: s for s in (tsung_json(tl) or {}).get("steps", [])}
