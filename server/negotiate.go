@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/xml"
-	"errors"
 	"strings"
 
 	"github.com/xmppd/xmppd/xmpp/dom"
@@ -285,5 +284,3 @@ func iqError(id, to, typ, cond string) []byte {
 func escapeAttr(s string) []byte { return dom.EscapeAttr(nil, s) }
 
 func appendEscaped(b []byte, s string) []byte { return dom.EscapeText(b, s) }
-
-var errNoDomain = errors.New("server: no hosted domain")

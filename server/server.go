@@ -61,7 +61,6 @@ type Server struct {
 	// releaseAfter overrides the constant of the same name (tests).
 	releaseAfter time.Duration
 
-	idSeq   atomic.Uint64
 	started time.Time
 	stats   stats
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/xml"
-	"strconv"
 	"strings"
 
 	"github.com/xmppd/xmppd/xmpp/dom"
@@ -110,20 +109,7 @@ func appendRawAttr(b []byte, se xml.StartElement, a xml.Attr) []byte {
 	return appendAttr(b, "a0:"+a.Name.Local, a.Value)
 }
 
-// withTo returns raw with its 'to' replaced (used when a stanza to a bare
-// JID is delivered to a resource: the stanza keeps its original 'to', so
-// this is only needed for server-made copies).
-func setAttr(raw []byte, name, value string) []byte {
-	el, err := dom.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	el.Set(name, value)
-	return el.Append(nil, module.NSClient)
-}
 
-// idCounter makes ids for server-generated stanzas.
-func makeID(n uint64) string { return "s" + strconv.FormatUint(n, 36) }
 
 // parseJID parses a JID from the wire. When PRECIS refuses it, it tries
 // again without the characters stringprep (RFC 3454 table B.1) maps to

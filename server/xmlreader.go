@@ -116,23 +116,6 @@ func newXMLStreamReader(br *bufio.Reader, limit int) *xmlStreamReader {
 	return &xmlStreamReader{rec: rec, dec: d}
 }
 
-// token returns the next token, rejecting restricted XML.
-func (s *xmlStreamReader) token() (xml.Token, error) {
-	t, err := s.dec.RawToken()
-	if err != nil {
-		return nil, err
-	}
-	switch t := t.(type) {
-	case xml.Directive, xml.Comment:
-		return nil, errRestricted
-	case xml.ProcInst:
-		if t.Target != "xml" {
-			return nil, errRestricted
-		}
-	}
-	return t, nil
-}
-
 // header reads up to the stream header and returns it.
 func (s *xmlStreamReader) header() (xml.StartElement, error) {
 	for {
