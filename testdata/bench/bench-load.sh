@@ -88,7 +88,8 @@ for sc in "${SCENARIOS[@]}"; do
     chat:1)     xb "$N_CHAT" -scenario chat -arrival 2s -msgs 5 -interval 1s -linger 2s;;
     chat:*)     xb "$N_CHAT" -scenario chat -arrival 20s -msgs 60 -interval 1s -size 64 -linger 5s;;
     saturate:1) xb "$N_SAT" -scenario saturate -arrival 2s -settle 1s -rates 1000,2000 -step 3s -warmup 1s -linger 1s -pause 1s;;
-    saturate:*) xb "$N_SAT" -scenario saturate -arrival 10s -settle 5s -step 15s -warmup 3s -linger 3s;;
+    saturate:*) xb "$N_SAT" -scenario saturate -arrival 10s -settle 5s -step 15s -warmup 3s -linger 3s \
+                  -rates 2000,4000,8000,16000,24000,32000,40000,48000,64000;;
     idle:1)     xb "$N_IDLE" -scenario idle -arrival 5s -settle 3s -hold 1s;;
     idle:*)     xb "$N_IDLE" -scenario idle -arrival 50s -settle 10s -hold 5s;;
     *) die "unknown scenario $sc";;
