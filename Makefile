@@ -17,7 +17,7 @@ TEST_TIMEOUT ?= 45m
 # Packages for test, lint, bench: `make test PKGS=./server/interop/...`.
 PKGS ?= ./...
 
-.PHONY: all build run deps test lint bench fuzz clean
+.PHONY: all build run deps test lint bench bench-load fuzz clean
 
 all: build
 
@@ -71,6 +71,11 @@ lint:
 ## bench: every benchmark, with allocations
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## bench-load: xmppbench (login, chat, saturate, idle) against a fresh
+## bin/xmppd with generated accounts; see testdata/bench/bench-load.sh
+bench-load: build
+	testdata/bench/bench-load.sh
 
 ## fuzz: each Fuzz target for FUZZTIME (go test -fuzz takes one at a time)
 fuzz:
