@@ -62,6 +62,10 @@ type Server struct {
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	// PprofListen, when set, serves net/http/pprof on that address.
 	PprofListen string `toml:"pprof_listen"`
+	// GCPercent is the Go garbage collector's target (GOGC) unless the
+	// GOGC environment variable is set: lower keeps less memory per
+	// connection for a little more CPU.
+	GCPercent int `toml:"gc_percent"`
 	// AdminSocket is the unix socket of the admin channel (xmppctl);
 	// "" means <data_dir>/xmppd.sock.
 	AdminSocket string `toml:"admin_socket"`
@@ -128,6 +132,7 @@ func Default() *Config {
 			DataDir:         "./data",
 			LogLevel:        "info",
 			ShutdownTimeout: Duration{10 * time.Second},
+			GCPercent:       50,
 		},
 		TLS: TLS{MinVersion: "1.2"},
 		C2S: C2S{
@@ -234,6 +239,7 @@ func (c *Config) Validate() error {
 		p.Addf("server.admin_socket", "%q: a unix socket path holds at most %d bytes", a, MaxSocketPath)
 	}
 	checkDur(&p, "server.shutdown_timeout", c.Server.ShutdownTimeout, time.Second, time.Hour)
+	checkInt(&p, "server.gc_percent", c.Server.GCPercent, 10, 1000)
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		p.Addf("tls.cert", "cert and key must be given together")
 	}

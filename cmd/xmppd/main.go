@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/xmppd/xmppd/archive/sqlite"
@@ -40,6 +41,9 @@ func run() error {
 		return err
 	}
 	log := newLogger(cfg.Server.LogLevel)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.Server.GCPercent)
+	}
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
 		return err
 	}
