@@ -109,8 +109,6 @@ func appendRawAttr(b []byte, se xml.StartElement, a xml.Attr) []byte {
 	return appendAttr(b, "a0:"+a.Name.Local, a.Value)
 }
 
-
-
 // parseJID parses a JID from the wire. When PRECIS refuses it, it tries
 // again without the characters stringprep (RFC 3454 table B.1) maps to
 // nothing, as older servers did: variation selectors, zero-width joiners
