@@ -59,7 +59,7 @@ func (s *Server) Resources(bare string) []module.SessionInfo {
 	list := s.router.sessions(bare)
 	out := make([]module.SessionInfo, 0, len(list))
 	for _, o := range list {
-		out = append(out, o.info2())
+		out = append(out, o.sessionInfo())
 	}
 	return out
 }

@@ -128,13 +128,13 @@ func (s *Server) unbind(sess *session, lost []outItem) {
 
 // sessionEnded runs the ended hooks (presence unavailable, last activity).
 func (s *Server) sessionEnded(sess *session) {
-	info := sess.info2()
+	info := sess.sessionInfo()
 	for _, h := range s.reg.EndedHooks() {
 		h(s.baseCtx, info)
 	}
 }
 
-func (sess *session) info2() module.SessionInfo {
+func (sess *session) sessionInfo() module.SessionInfo {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	return module.SessionInfo{

@@ -156,14 +156,16 @@ func (m *Module) broadcast(ctx context.Context, st *module.Stanza) error {
 	}
 	// Own resources first (including the sender: RFC 6121 4.2.2), then
 	// subscribers.
+	// A broadcast presence has no 'to': own resources get it as it is.
 	for _, r := range m.h.Resources(user) {
 		if r.Available || r.JID.Equal(st.From) {
-			m.h.Deliver(r.JID, withTo(st.Raw, r.JID.String(), false))
+			m.h.Deliver(r.JID, st.Raw)
 		}
 	}
+	to := addresser(st.Raw)
 	for _, it := range items {
 		if (it.Subscription == directory.SubFrom || it.Subscription == directory.SubBoth) && !m.blocked(ctx, user, it.JID) {
-			m.route(ctx, withTo(st.Raw, it.JID, true))
+			m.route(ctx, to(it.JID))
 		}
 	}
 	if !available {
@@ -266,8 +268,9 @@ func (m *Module) sendDirectedUnavailable(ctx context.Context, from jid.JID, raw 
 	if raw == nil {
 		raw = dom.New(module.NSClient, "presence", "type", "unavailable", "from", from.String()).Append(nil, module.NSClient)
 	}
+	addr := addresser(raw)
 	for to := range set {
-		m.route(ctx, withTo(raw, to, true))
+		m.route(ctx, addr(to))
 	}
 }
 
@@ -277,17 +280,16 @@ func (m *Module) route(ctx context.Context, raw []byte) {
 	}
 }
 
-// withTo returns a copy of a presence addressed to 'to'. The copy is
-// re-serialised only when 'to' must change.
-func withTo(raw []byte, to string, set bool) []byte {
+// addresser parses a presence once and returns copies of it addressed to
+// each recipient in turn (a broadcast goes to every subscriber).
+func addresser(raw []byte) func(to string) []byte {
 	el, err := dom.Parse(raw)
 	if err != nil {
-		return raw
-	}
-	if !set && !el.Has("to") {
-		return raw
+		return func(string) []byte { return raw }
 	}
 	el.Space = module.NSClient
-	el.Set("to", to)
-	return el.Append(nil, module.NSClient)
+	return func(to string) []byte {
+		el.Set("to", to)
+		return el.Append(nil, module.NSClient)
+	}
 }
