@@ -96,7 +96,13 @@ func TestServerEchoAndMeta(t *testing.T) {
 	if m.Mux != "mux1" || m.Remote.String() != "192.0.2.9:4242" || !m.TLSTerminated || m.TLSVersion != "TLS 1.3" {
 		t.Fatalf("meta %+v", m)
 	}
-	stats := s.Stats()
+	// The server counts bytes after its Write returns, which may be
+	// after the echo reached us: wait for the counters to settle.
+	var stats []LinkStats
+	waitFor(t, "byte counters", func() bool {
+		stats = s.Stats()
+		return len(stats) == 1 && stats[0].BytesOut >= 15
+	})
 	if len(stats) != 1 || stats[0].Name != "mux1" || stats[0].Streams != 1 || stats[0].BytesIn != 15 || stats[0].BytesOut != 15 {
 		t.Fatalf("stats %+v", stats)
 	}
