@@ -50,12 +50,31 @@ type Server struct {
 // Start creates the accounts, starts a fresh server in its own temporary
 // directory and registers its stop (SIGTERM, exit 0 within StopTimeout) with
 // t.Cleanup. Bulk creates the accounts with one import instead of one
-// "user add" per account.
+// "user add" per account. A server that exits because another process took
+// one of its ports in the meantime (see freePorts) is started again, in a
+// fresh directory on fresh ports.
 func (h *Harness) Start(t testing.TB, accounts []Account, bulk bool) *Server {
 	t.Helper()
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		s, err := h.tryStart(t, accounts, bulk)
+		if err == nil {
+			return s
+		}
+		if attempt == attempts || !errors.Is(err, errPortTaken) {
+			t.Fatal(err)
+		}
+		t.Logf("interop: attempt %d: %v; starting again on other ports", attempt, err)
+	}
+}
+
+// errPortTaken: the server exited at once because a port was in use.
+var errPortTaken = errors.New("port taken before the server could bind it")
+
+func (h *Harness) tryStart(t testing.TB, accounts []Account, bulk bool) (*Server, error) {
 	ports, err := freePorts(2)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s := &Server{
 		C2S:       ports[0],
@@ -76,16 +95,30 @@ func (h *Harness) Start(t testing.TB, accounts []Account, bulk bool) *Server {
 		err = h.prepareXMPPD(ctx, s, accounts, bulk)
 	}
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := s.start(); err != nil {
-		t.Fatal(err)
+		return nil, err
+	}
+	err = s.waitReady(ctx)
+	if err != nil && s.exited() && strings.Contains(strings.ToLower(s.Log()), "address already in use") {
+		return nil, fmt.Errorf("%w: %v\nserver log:\n%s", errPortTaken, err, tail(s.Log(), 20))
 	}
 	t.Cleanup(func() { s.stop(t) })
-	if err := s.waitReady(ctx); err != nil {
-		t.Fatalf("%v\nserver log:\n%s", err, s.Log())
+	if err != nil {
+		return nil, fmt.Errorf("%v\nserver log:\n%s", err, s.Log())
 	}
-	return s
+	return s, nil
+}
+
+// exited reports whether the server process has ended.
+func (s *Server) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Log returns what the server wrote so far.
@@ -154,7 +187,8 @@ func (s *Server) stop(t testing.TB) {
 
 // freePorts reserves n loopback ports by listening on :0. They are released
 // before the server binds them; on a shared machine another process could
-// take one in between, which makes the server fail to start, loudly.
+// take one in between, which makes the server exit at once: Start then
+// tries again on other ports.
 func freePorts(n int) ([]string, error) {
 	var addrs []string
 	for i := 0; i < n; i++ {
