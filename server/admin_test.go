@@ -21,7 +21,7 @@ import (
 // answer into out; it returns the status code.
 func adminDo(t *testing.T, path, method, endpoint string, out any) int {
 	t.Helper()
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
@@ -52,12 +52,12 @@ func adminDo(t *testing.T, path, method, endpoint string, out any) int {
 // as xmppmux does for a client at remote.
 func dialMux(t *testing.T, addr, name, secret string, remote *net.TCPAddr) *testClient {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := net.DialTimeout("tcp", addr, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := link.Handshake(c, 5*time.Second, name, secret); err != nil {
+	if err := link.Handshake(c, 20*time.Second, name, secret); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.SetDeadline(time.Time{}); err != nil {

@@ -24,7 +24,7 @@ type testClient struct {
 
 func dialRaw(t testing.TB, addr string) *testClient {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := net.DialTimeout("tcp", addr, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func (c *testClient) reset() { c.dec = xml.NewDecoder(bufio.NewReader(c.conn)) }
 
 func (c *testClient) send(s string) {
 	c.t.Helper()
-	_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_ = c.conn.SetWriteDeadline(time.Now().Add(20 * time.Second))
 	if _, err := io.WriteString(c.conn, s); err != nil {
 		c.t.Fatalf("send: %v", err)
 	}

@@ -68,7 +68,9 @@ func startServer(t testing.TB, edit func(*conf.Config)) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Generous: a passing test never waits for it, a loaded CI
+		// machine under -race can be slow to end every session.
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
 			t.Errorf("shutdown: %v", err)
@@ -302,7 +304,7 @@ func TestShutdownSendsSystemShutdown(t *testing.T) {
 	a.presence()
 	half := dialRaw(t, s.addr) // still negotiating
 	half.open("localhost")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	go func() { _ = s.Shutdown(ctx) }()
 	for _, c := range []*testClient{a, half} {
@@ -428,9 +430,11 @@ func TestRestartWithXMLDeclaration(t *testing.T) {
 }
 
 // An idle stream gives its read buffer back and still reads what comes
-// later; a silent one is still closed at idle_timeout.
+// later; a silent one is still closed at idle_timeout. The idle timeout
+// also runs for bob, who only reads: it must outlast everything before the
+// final silence on a slow machine, hence 10 s rather than a few.
 func TestIdleStreamReleasesBufferAndTimesOut(t *testing.T) {
-	s := startServer(t, func(c *conf.Config) { c.C2S.IdleTimeout = conf.Duration{Duration: 3 * time.Second} })
+	s := startServer(t, func(c *conf.Config) { c.C2S.IdleTimeout = conf.Duration{Duration: 10 * time.Second} })
 	s.releaseAfter = 100 * time.Millisecond
 	a := dialRaw(t, s.addr)
 	a.login("alice", "pw", "r")
