@@ -100,7 +100,6 @@ func writerChild(path string) {
 		close(stop)
 	}()
 	ctx := context.Background()
-	fmt.Println("writing")
 	n := 0
 	for running := true; running; n++ {
 		select {
@@ -111,6 +110,11 @@ func writerChild(path string) {
 		item := directory.RosterItem{JID: fmt.Sprintf("c%d@x.lit", n%100), Subscription: directory.SubBoth}
 		if _, err := db.PutItem(ctx, "server@localhost", item); err != nil {
 			fail(err)
+		}
+		if n == 0 {
+			// Announced after a first write, so the parent's check that
+			// it sees the child's writes cannot run before there is one.
+			fmt.Println("writing")
 		}
 	}
 	users, err := db.List(ctx, "localhost")
