@@ -148,7 +148,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 
 // echoOnce writes msg (one line) and reads it back, within a deadline.
 func echoOnce(c net.Conn, r *bufio.Reader, msg string) error {
-	if err := c.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+	if err := c.SetDeadline(time.Now().Add(20 * time.Second)); err != nil {
 		return err
 	}
 	if _, err := io.WriteString(c, msg+"\n"); err != nil {

@@ -116,7 +116,7 @@ func TestLinkDropClosesClientsAndReconnects(t *testing.T) {
 	}
 	up.stop()
 	for i, c := range conns {
-		if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		if err := c.SetReadDeadline(time.Now().Add(20 * time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
@@ -125,13 +125,22 @@ func TestLinkDropClosesClientsAndReconnects(t *testing.T) {
 	}
 	waitFor(t, "link down", func() bool { return !m.Connected() })
 	c, _ := dialMux(t, m)
-	if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+	if err := c.SetReadDeadline(time.Now().Add(20 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
 		t.Fatalf("client accepted while the link is down: %v", err)
 	}
-	startUpstream(t, up.addr)
+	// The mux dials this address, so the server must come back on it. The
+	// port is free since up.stop: an outgoing connection (the mux's own
+	// redials included) may hold it for a moment, so listen until it works.
+	var ln net.Listener
+	waitFor(t, "the old address to listen on", func() bool {
+		var err error
+		ln, err = net.Listen("tcp", up.addr)
+		return err == nil
+	})
+	serveUpstream(t, ln)
 	waitFor(t, "reconnect", m.Connected)
 	c, r := dialMux(t, m)
 	if err := echoOnce(c, r, "after"); err != nil {
@@ -192,7 +201,7 @@ func TestMaxClients(t *testing.T) {
 		}
 	}
 	c, _ := dialMux(t, m)
-	if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+	if err := c.SetReadDeadline(time.Now().Add(20 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
