@@ -11,7 +11,7 @@ import (
 // TestBatchWriterOrder: many small writes arrive complete and in order.
 func TestBatchWriterOrder(t *testing.T) {
 	cc, sc := tcpPair(t)
-	w := newBatchWriter(cc, 5*time.Second)
+	w := newBatchWriter(cc, 30*time.Second)
 	defer w.Close()
 	var want bytes.Buffer
 	got := make(chan []byte, 1)
@@ -68,7 +68,7 @@ func TestBatchWriterErrors(t *testing.T) {
 				if err == nil || (tc.name == "close" && !errors.Is(err, errLinkClosed)) {
 					t.Fatalf("err = %v", err)
 				}
-			case <-time.After(10 * time.Second):
+			case <-time.After(20 * time.Second):
 				t.Fatal("writer still blocked")
 			}
 		})

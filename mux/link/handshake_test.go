@@ -66,7 +66,7 @@ func TestHandshake(t *testing.T) {
 			cc, sc := tcpPair(t)
 			res := make(chan result, 1)
 			go func() {
-				name, err := AcceptHandshake(sc, 5*time.Second, peers)
+				name, err := AcceptHandshake(sc, 20*time.Second, peers)
 				if err == nil {
 					// Bytes written right after <handshake/> must reach the
 					// multiplexor unread by its handshake reader.
@@ -74,7 +74,7 @@ func TestHandshake(t *testing.T) {
 				}
 				res <- result{name, err}
 			}()
-			err := Handshake(cc, 5*time.Second, tc.as, tc.secret)
+			err := Handshake(cc, 20*time.Second, tc.as, tc.secret)
 			srv := <-res
 			if tc.cond == "" {
 				if err != nil || srv.err != nil {
@@ -123,7 +123,7 @@ func TestAcceptHandshakeBadInput(t *testing.T) {
 			cc, sc := tcpPair(t)
 			res := make(chan error, 1)
 			go func() {
-				_, err := AcceptHandshake(sc, 5*time.Second, peers)
+				_, err := AcceptHandshake(sc, 20*time.Second, peers)
 				sc.Close()
 				res <- err
 			}()
@@ -178,7 +178,7 @@ func TestHandshakeTimeouts(t *testing.T) {
 				if !errors.Is(err, os.ErrDeadlineExceeded) {
 					t.Fatalf("err = %v, want a deadline error", err)
 				}
-			case <-time.After(10 * time.Second):
+			case <-time.After(20 * time.Second):
 				t.Fatal("handshake did not time out")
 			}
 		})

@@ -44,7 +44,7 @@ func connect(t *testing.T, addr, name, secret string) (*yamux.Session, net.Conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Handshake(c, 5*time.Second, name, secret); err != nil {
+	if err := Handshake(c, 20*time.Second, name, secret); err != nil {
 		c.Close()
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func connect(t *testing.T, addr, name, secret string) (*yamux.Session, net.Conn)
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(20 * time.Second)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for !cond() {
@@ -129,7 +129,7 @@ func TestServerLinkDropEndsStreams(t *testing.T) {
 		<-started
 	}
 	raw.Close()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(20 * time.Second)
 	for i := 0; i < n; i++ {
 		select {
 		case err := <-ended:
@@ -149,7 +149,7 @@ func TestServerReplacesLinkOfSameName(t *testing.T) {
 	connect(t, addr, "mux1", "s3cret")
 	select {
 	case <-old.CloseChan():
-	case <-time.After(10 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatal("old link not closed")
 	}
 	waitFor(t, "one link", func() bool { st := s.Stats(); return len(st) == 1 })
