@@ -47,7 +47,7 @@ func startMux(t *testing.T, name, secret, addr string) (*mux.Mux, context.Cancel
 
 func dial(t *testing.T, addr string) net.Conn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := net.DialTimeout("tcp", addr, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,7 @@ func startLive(t *testing.T, cfg *conf.Config, users ...string) *liveServer {
 	var once sync.Once
 	ls.stop = func() {
 		once.Do(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := srv.Shutdown(sctx); err != nil {
 				t.Errorf("shutdown: %v", err)
