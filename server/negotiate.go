@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"crypto/tls"
 	"encoding/xml"
 	"strings"
@@ -200,7 +199,8 @@ func (sess *session) startTLS() error {
 	sess.mu.Lock()
 	sess.secure = true
 	sess.mu.Unlock()
-	sess.br = bufio.NewReaderSize(tc, 4096)
+	putReader(sess.br) // STARTTLS leaves nothing unread in it
+	sess.br = getReader(tc)
 	sess.out = newOutQueue(tc, sess.srv.cfg.C2S.QueueBytes, sess.out.timeout, sess.fail)
 	return nil
 }

@@ -425,6 +425,9 @@ func (s *scanner) detach() *bufio.Reader {
 	}
 	br := s.br
 	s.br = nil
+	// An idle stream keeps none of the scratch space its last stanzas grew.
+	s.big, s.stack, s.decls, s.attrs, s.offs = nil, nil, nil, nil, nil
+	s.el, s.xattrs, s.scratch = element{}, nil, nil
 	return br
 }
 

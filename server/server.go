@@ -231,12 +231,11 @@ func (s *Server) acceptLoop(ln net.Listener, direct bool) {
 	}
 }
 
-// ServeConn runs a client stream on c, which came from another transport
-// (a multiplexor link stream, WebSocket...). It returns when the stream ends.
+// ServeConn serves a client stream on c, which came from another
+// transport (a multiplexor link stream, WebSocket...), in goroutines of
+// the server's own; it returns at once.
 func (s *Server) ServeConn(c net.Conn, info ConnInfo) {
-	s.wg.Add(1)
-	defer s.wg.Done()
-	s.serveConn(c, info)
+	s.Go(func() { s.serveConn(c, info) })
 }
 
 func (s *Server) track(sess *session) bool {

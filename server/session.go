@@ -58,6 +58,9 @@ type session struct {
 	carbons         bool
 
 	stamp     stamper      // owned by the reader goroutine
+	wake      wakeReader   // idle wait's byte (reader goroutine)
+	last      time.Time    // last element received (reader goroutine)
+	armed     time.Time    // when the read deadline was last set (reader goroutine)
 	released  atomic.Int64 // times the read buffer went back to the pool
 	ending    atomic.Bool
 	endReason atomic.Value // string
@@ -88,7 +91,6 @@ func (s *Server) serveConn(c net.Conn, info ConnInfo) {
 		_ = c.Close()
 		return
 	}
-	defer s.untrack(sess)
 	sess.run()
 }
 
@@ -133,15 +135,56 @@ func (sess *session) run() {
 				return
 			}
 		}
-		sess.br = bufio.NewReaderSize(sess.conn, 4096)
+		sess.br = getReader(sess.conn)
 		done <- sess.negotiate()
 	}()
-	err := <-done
-	if err == nil {
-		_ = sess.conn.SetDeadline(time.Time{})
-		err = sess.loop()
+	if err := <-done; err != nil {
+		sess.finish(err)
+		return
 	}
+	_ = sess.conn.SetDeadline(time.Time{})
+	sess.br = nil // the stream reader has it; it goes back to the pool on silence
+	sess.stamp = stamper{from: sess.jid, fromStr: sess.jid.String()}
+	sess.wake.r = sess.conn
+	sess.last = time.Now()
+	sess.serve()
+}
+
+// serve reads stanzas until the stream ends or falls silent. On silence
+// the wait for the next byte is handed to a fresh goroutine and this one
+// exits: Go stacks shrink only at GC, by half, and only while less than
+// a quarter is in use, so a goroutine that once routed a stanza deep into
+// storage would keep that stack through hours of idleness, while a new
+// goroutine starts small. The session lives on in whichever goroutine
+// reads it; finish runs exactly once, in the last.
+func (sess *session) serve() {
+	err := sess.loop()
+	if errors.Is(err, errIdle) {
+		sess.srv.Go(sess.waitIdle)
+		return
+	}
+	sess.finish(err)
+}
+
+// waitIdle waits for the next byte of an idle stream in a one-byte read
+// from a shallow frame, then takes a read buffer from the pool and goes
+// back to serve.
+func (sess *session) waitIdle() {
+	_ = sess.conn.SetReadDeadline(sess.last.Add(sess.srv.cfg.C2S.IdleTimeout.Duration))
+	if _, err := io.ReadFull(sess.conn, sess.wake.b[:]); err != nil {
+		sess.finish(err)
+		return
+	}
+	sess.wake.has = true
+	sess.rd.attach(getReader(&sess.wake))
+	sess.armed = time.Time{}
+	sess.serve()
+}
+
+// finish ends the session and forgets it.
+func (sess *session) finish(err error) {
 	sess.end(err)
+	sess.srv.untrack(sess)
 }
 
 // end tears the session down: stream error if any, unbind, hooks.
@@ -189,9 +232,6 @@ func isTimeout(err error) bool {
 // goes back to the pool (see loop); Server.releaseAfter overrides it.
 const releaseAfter = 10 * time.Second
 
-// readerPool holds the read buffers of streams that are not idle.
-var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
-
 // wakeReader returns the byte that woke an idle stream, then reads on.
 type wakeReader struct {
 	b   [1]byte
@@ -207,12 +247,14 @@ func (w *wakeReader) Read(p []byte) (int, error) {
 	return w.r.Read(p)
 }
 
-// loop reads stanzas until the stream ends. A busy stream reads in bulk
-// through a 4 KiB buffer. After releaseAfter of silence (and nothing half
-// read) the buffer goes back to a pool and the goroutine waits for the
-// next byte in a one-byte read from a shallow frame, so an idle session
-// holds neither a read buffer nor a deep stack. The idle_timeout deadline
-// runs from the last element received in both modes.
+// errIdle: the stream fell silent with nothing half read (see serve).
+var errIdle = errors.New("server: stream idle")
+
+// loop reads stanzas through a 4 KiB buffer until the stream ends, or
+// until releaseAfter of silence with nothing half read: then the buffer
+// goes back to the pool and loop returns errIdle, so an idle session
+// holds neither a read buffer nor a deep stack (see serve). The
+// idle_timeout deadline runs from the last element received.
 func (sess *session) loop() error {
 	idle := sess.srv.cfg.C2S.IdleTimeout.Duration
 	release := releaseAfter
@@ -221,45 +263,32 @@ func (sess *session) loop() error {
 	}
 	release = min(release, idle)
 	ctx := context.Background()
-	sess.stamp = stamper{from: sess.jid, fromStr: sess.jid.String()}
-	wake := &wakeReader{r: sess.conn}
-	last, armed := time.Now(), time.Time{}
 	for {
-		if !sess.rd.attached() {
-			_ = sess.conn.SetReadDeadline(last.Add(idle))
-			if _, err := io.ReadFull(sess.conn, wake.b[:]); err != nil {
-				return err
-			}
-			wake.has = true
-			br := readerPool.Get().(*bufio.Reader)
-			br.Reset(wake)
-			sess.rd.attach(br)
-			armed = time.Time{}
-		}
 		// Re-armed only when a quarter of the window has passed, so a busy
 		// stream does not reset a timer per stanza.
-		if now := time.Now(); now.Sub(armed) > release/4 {
+		if now := time.Now(); now.Sub(sess.armed) > release/4 {
 			d := now.Add(release)
-			if end := last.Add(idle); end.Before(d) {
+			if end := sess.last.Add(idle); end.Before(d) {
 				d = end
 			}
 			_ = sess.conn.SetReadDeadline(d)
-			armed = now
+			sess.armed = now
 		}
 		el, err := sess.rd.next()
 		if err != nil {
-			if isTimeout(err) && time.Now().Before(last.Add(idle)) && sess.rd.resumable() {
+			if isTimeout(err) && time.Now().Before(sess.last.Add(idle)) && sess.rd.resumable() {
 				if br := sess.rd.detach(); br != nil {
-					br.Reset(nil)
-					readerPool.Put(br)
+					putReader(br)
 					sess.released.Add(1)
+					return errIdle
 				}
-				armed = time.Time{}
+				// Part of a stanza is buffered: keep reading it.
+				sess.armed = time.Time{}
 				continue
 			}
 			return err
 		}
-		last = time.Now()
+		sess.last = time.Now()
 		if err := sess.handle(ctx, el); err != nil {
 			return err
 		}

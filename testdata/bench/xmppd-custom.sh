@@ -20,6 +20,8 @@ prepare)
     echo "domains = [\"$BENCH_DOMAIN\"]"
     echo "data_dir = \"$BENCH_RUNDIR/xmppd-data\""
     echo "log_level = \"warn\""
+    # XMPPD_PPROF=127.0.0.1:6060 serves net/http/pprof during the run
+    if [ -n "${XMPPD_PPROF:-}" ]; then echo "pprof_listen = \"$XMPPD_PPROF\""; fi
     echo "[c2s]"
     echo "listen = [\"$BENCH_HOST:$BENCH_PORT\"]"
     echo "direct_tls_listen = []"
