@@ -77,7 +77,7 @@ func startE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := s.Shutdown(sctx); err != nil {
 			t.Errorf("shutdown: %v", err)
@@ -148,7 +148,7 @@ func TestSlixmppLDAP(t *testing.T) {
 	t.Run("registration", func(t *testing.T) {
 		out := e.client(t, "register", "frank@example.org", "frank-secret")
 		wantLines(t, out, "REGISTERED frank@example.org", "LOGIN-OK frank@example.org PLAIN")
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		ldif, err := e.srv.Ldapsearch(ctx, "(uid=frank)", "uid", "objectClass")
 		if err != nil {

@@ -35,8 +35,10 @@ func newBackend(t testing.TB, srv *ldaptest.Server, edit func(*conf.LDAP)) *ldap
 	return b
 }
 
+// ctxT bounds a whole test (TestOutage waits up to 20 s for slapd's
+// restart with it), generously for a loaded machine.
 func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -54,7 +54,7 @@ func TestRegisterIntoLDAP(t *testing.T) {
 	srv := ldaptest.Start(t)
 	h, c := newLDAPHost(t, srv, true)
 	m, r, _ := start(t, h, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// A negative answer cached before the registration must not hide it.
 	if ok, _ := c.Exists(ctx, "frank@example.org"); ok {
