@@ -170,7 +170,9 @@ func (s *fakeServer) serve(c *fakeConn) {
 
 func testBench(t *testing.T, addr string, args ...string) (*bench, *bytes.Buffer) {
 	t.Helper()
-	o, err := parseFlags(append([]string{"-addr", addr, "-domain", "localhost", "-timeout", "5s"}, args...))
+	// -timeout bounds each login step: generous, a loaded machine under
+	// -race can be slow, and a passing run never waits for it.
+	o, err := parseFlags(append([]string{"-addr", addr, "-domain", "localhost", "-timeout", "30s"}, args...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,8 +197,10 @@ func lastJSON(t *testing.T, out *bytes.Buffer) map[string]any {
 
 func TestChatAgainstFake(t *testing.T) {
 	s := startFake(t)
+	// Each user lingers 3 s after its last message before it leaves, so
+	// that what others sent it last arrives even on a slow machine.
 	b, out := testBench(t, s.ln.Addr().String(), "-scenario", "chat", "-users", "20", "-arrival", "100ms",
-		"-msgs", "3", "-interval", "20ms", "-linger", "1s", "-sources", "127.0.0.1,127.0.0.2")
+		"-msgs", "3", "-interval", "20ms", "-linger", "3s", "-sources", "127.0.0.1,127.0.0.2")
 	if err := b.runChat(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -246,8 +250,11 @@ func TestLoginAgainstFake(t *testing.T) {
 
 func TestSaturateAgainstFake(t *testing.T) {
 	s := startFake(t)
+	// The count is taken -linger after the last send: 3 s lets the last
+	// messages arrive on a slow machine. Sends are counted by their due
+	// time, so a slow machine sends late, not fewer.
 	b, out := testBench(t, s.ln.Addr().String(), "-scenario", "saturate", "-users", "10", "-arrival", "50ms",
-		"-settle", "10ms", "-rates", "200", "-step", "300ms", "-warmup", "100ms", "-linger", "500ms", "-pause", "10ms")
+		"-settle", "10ms", "-rates", "200", "-step", "300ms", "-warmup", "100ms", "-linger", "3s", "-pause", "10ms")
 	if err := b.runSaturate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
