@@ -125,10 +125,10 @@ func (sess *session) run() {
 	deadline := time.Now().Add(srv.cfg.C2S.NegotiationTimeout.Duration)
 	_ = sess.conn.SetDeadline(deadline)
 	// Negotiation (TLS handshake, SCRAM, storage) needs a deep stack; it
-	// runs in a goroutine of its own that then exits, so the goroutine that
-	// stays blocked reading an idle stream keeps a small stack.
+	// runs on a pooled worker (runDeep), so the goroutine that stays
+	// blocked reading an idle stream keeps a small stack.
 	done := make(chan error, 1)
-	go func() {
+	runDeep(func() {
 		if tc, ok := sess.conn.(*tls.Conn); ok {
 			if err := tc.Handshake(); err != nil {
 				done <- fmt.Errorf("server: direct TLS handshake: %w", err)
@@ -137,7 +137,7 @@ func (sess *session) run() {
 		}
 		sess.br = getReader(sess.conn)
 		done <- sess.negotiate()
-	}()
+	})
 	if err := <-done; err != nil {
 		sess.finish(err)
 		return
@@ -297,7 +297,7 @@ func (sess *session) loop() error {
 
 // handle processes one element. Messages, the hot path, are handled on the
 // reader goroutine. IQs and presence go through storage (roster, vCard,
-// SQLite) with deep call stacks: they run on a short-lived goroutine the
+// SQLite) with deep call stacks: they run on a pooled worker the
 // reader waits for, so the stack of the goroutine that stays blocked on an
 // idle connection never grows (Go stacks only shrink at GC).
 func (sess *session) handle(ctx context.Context, el *element) error {
@@ -305,7 +305,7 @@ func (sess *session) handle(ctx context.Context, el *element) error {
 		return sess.srv.handleElement(ctx, sess, el)
 	}
 	done := make(chan error, 1)
-	go func() { done <- sess.srv.handleElement(ctx, sess, el) }()
+	runDeep(func() { done <- sess.srv.handleElement(ctx, sess, el) })
 	return <-done
 }
 

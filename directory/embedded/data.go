@@ -46,14 +46,11 @@ func (db *DB) DeleteData(ctx context.Context, user, key string) error {
 // Groups returns the shared groups that have a member in domain ("" for
 // every group), each with all its members, sorted by name and member.
 func (db *DB) Groups(ctx context.Context, domain string) ([]directory.Group, error) {
-	q := `SELECT name, member FROM groups ORDER BY name, member`
-	args := []any{}
+	st, args := db.st.groups, []any{}
 	if domain != "" {
-		q = `SELECT name, member FROM groups WHERE name IN
-			(SELECT name FROM groups WHERE domain = ?) ORDER BY name, member`
-		args = append(args, domain)
+		st, args = db.st.groupsOf, []any{domain}
 	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: groups of %s: %w", domain, unavailable(err))
 	}

@@ -107,6 +107,7 @@ func migrate(ctx context.Context, w *sql.DB) error {
 type stmts struct {
 	exists, scram, user, userGroups, list, listAll *sql.Stmt
 	roster, rosterVersion, item, getData           *sql.Stmt
+	groups, groupsOf                               *sql.Stmt
 	putItem, deleteItem, bumpSeq                   *sql.Stmt
 	putData, deleteData                            *sql.Stmt
 	all                                            []*sql.Stmt
@@ -127,6 +128,10 @@ func (s *stmts) prepare(r, w *sql.DB) error {
 		{&s.rosterVersion, `SELECT version FROM roster_versions WHERE user = ?`},
 		{&s.item, `SELECT ` + itemColumns + ` FROM roster_items WHERE user = ? AND contact = ?`},
 		{&s.getData, `SELECT value FROM user_data WHERE user = ? AND key = ?`},
+		// Read at every login (shared groups in the roster).
+		{&s.groups, `SELECT name, member FROM groups ORDER BY name, member`},
+		{&s.groupsOf, `SELECT name, member FROM groups WHERE name IN
+			(SELECT name FROM groups WHERE domain = ?) ORDER BY name, member`},
 	}
 	writes := []struct {
 		p *(*sql.Stmt)

@@ -9,6 +9,7 @@
 #        1: STARTTLS required, self-signed certificate, -insecure)
 #        SHORT=1: small, quick runs (a smoke test of the whole chain)
 #        BIN (bin)  KEEP=1 keeps the temp dir  EXTRA="..." more xmppbench flags
+#        XMPPD_PPROF=127.0.0.1:6060 serves net/http/pprof from xmppd
 # Pinning as in ../shared/bench/run.sh: xmppd on CPU 0, xmppbench on CPU 1.
 # JSON lines go to stdout, summaries and logs to stderr.
 set -euo pipefail
@@ -47,6 +48,7 @@ cat > "$DIR/xmppd.toml" <<TOML
 domains = ["localhost"]
 data_dir = "$DIR/data"
 log_level = "warn"
+pprof_listen = "${XMPPD_PPROF:-}"
 
 [c2s]
 listen = ["127.0.0.1:$PORT"]
