@@ -28,6 +28,8 @@ type msgResult struct {
 	LoginMS      *stats.Dist      `json:"login_ms,omitempty"`
 	RosterMS     *stats.Dist      `json:"roster_ms,omitempty"`
 	Errors       map[string]int64 `json:"errors"`
+	ScramPBKDF2  int64            `json:"scram_pbkdf2"` // SCRAM logins of the process so far
+	ScramCached  int64            `json:"scram_cached"`
 	StepRate     float64          `json:"step_rate_per_s,omitempty"`
 	SentPerS     float64          `json:"sent_per_s,omitempty"`
 	RecvPerS     float64          `json:"recv_per_s,omitempty"`
@@ -50,6 +52,7 @@ func (b *bench) fillMsgs(res *msgResult, r *msgRec) {
 	res.Sent, res.Recv, res.SendErrors = r.sent.Load(), r.recv.Load(), r.sendErr.Load()
 	res.Lost = res.Sent - res.Recv
 	res.Bounces = b.bounces.Load()
+	res.ScramPBKDF2, res.ScramCached = xclient.SCRAMCounts()
 	res.LatMS = r.lat.Dist()
 	if res.Sent > 0 {
 		res.Delivered = float64(int64(float64(res.Recv)/float64(res.Sent)*1e5)) / 1e5
@@ -93,9 +96,9 @@ func (b *bench) runChat(ctx context.Context) error {
 	b.emit(res)
 	fmt.Fprintf(os.Stderr, "RESULT tool=xmppbench server=%s scenario=chat N=%d logins_ok=%d login_ms(p50/p95/max)=%s "+
 		"msgs_sent=%d msgs_recv=%d lost=%d bounced=%d msg_rate_steady=%.1f/s msg_lat_ms(mean/p50/p95/p99/max)=%s "+
-		"errors=%v gen_cpu_avg=%.1f%% srv_cpu_avg=%.1f%% wall=%.1fs\n",
+		"errors=%v scram_pbkdf2=%d scram_cached=%d gen_cpu_avg=%.1f%% srv_cpu_avg=%.1f%% wall=%.1fs\n",
 		b.o.label, b.o.users, res.LoginsOK, distStr(res.LoginMS), res.Sent, res.Recv, res.Lost, res.Bounces,
-		res.Steady, latStr(res.LatMS), res.Errors, gen, srv, wall)
+		res.Steady, latStr(res.LatMS), res.Errors, res.ScramPBKDF2, res.ScramCached, gen, srv, wall)
 	return ctx.Err()
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	"github.com/xmppd/xmppd/cmd/xmppbench/internal/xclient"
 )
 
 // runIdle: RSS of -pid before, N users log in over -arrival and stay; after
@@ -23,11 +25,12 @@ func (b *bench) runIdle(ctx context.Context) error {
 	sleepCtx(ctx, b.o.settle)
 	at := readProc(b.o.pid)
 	n := b.online.count()
+	pbkdf, cached := xclient.SCRAMCounts()
 	res := map[string]any{"tool": "xmppbench", "server": b.o.label, "scenario": "idle", "kind": "run",
 		"n": b.o.users, "tls": b.o.tlsMode != "none", "tls_mode": b.o.tlsMode, "auth_mech": b.o.mech,
 		"plan":          fmt.Sprintf("arrival=%s settle=%s hold=%s", b.o.arrival, b.o.settle, b.o.hold),
 		"users_started": lr.arrived.Load(), "logins_ok": lr.ok.Load(), "errors": lr.errors(),
-		"login_ms": lr.login.Dist(), "max_conns": n,
+		"login_ms": lr.login.Dist(), "max_conns": n, "scram_pbkdf2": pbkdf, "scram_cached": cached,
 		"idle_rss_mb": round1(float64(before.rssKB) / 1024), "rss_at_max_conns_mb": round1(float64(at.rssKB) / 1024),
 		"gen_cpu_pct_avg_arrivals": gen, "server_cpu_pct_avg_arrivals": srv}
 	kib := 0.0

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xmppd/xmppd/cmd/xmppbench/internal/stats"
+	"github.com/xmppd/xmppd/cmd/xmppbench/internal/xclient"
 )
 
 // loginStep is one step of the login storm, in summarize.py's field names.
@@ -36,6 +37,8 @@ type loginStep struct {
 	GenCPU        float64          `json:"gen_cpu_pct_avg"`
 	ServerCPU     float64          `json:"server_cpu_pct_avg"`
 	WallS         float64          `json:"wall_s"`
+	ScramPBKDF2   int64            `json:"scram_pbkdf2"`
+	ScramCached   int64            `json:"scram_cached"`
 	StepOK        bool             `json:"step_ok"`
 	DoneInSeconds float64          `json:"-"`
 }
@@ -49,9 +52,9 @@ func (b *bench) runLogin(ctx context.Context) error {
 		st := b.loginStep(ctx, rate, k)
 		steps = append(steps, st)
 		b.emit(st)
-		fmt.Fprintf(os.Stderr, "login step %.0f/s: arrived %d ok %d (%.1f/s, ratio %.4f) login ms p50/p95/max %s errors %v gen_cpu %.1f%% srv_cpu %.1f%% -> %s\n",
+		fmt.Fprintf(os.Stderr, "login step %.0f/s: arrived %d ok %d (%.1f/s, ratio %.4f) login ms p50/p95/max %s errors %v scram pbkdf2/cached %d/%d gen_cpu %.1f%% srv_cpu %.1f%% -> %s\n",
 			rate, st.UsersStarted, st.LoginsOK, st.OKPerS, st.OKRatio, distStr(st.LoginMS), st.Errors,
-			st.GenCPU, st.ServerCPU, okStr(st.StepOK))
+			st.ScramPBKDF2, st.ScramCached, st.GenCPU, st.ServerCPU, okStr(st.StepOK))
 		if !st.StepOK || ctx.Err() != nil {
 			break
 		}
@@ -67,6 +70,7 @@ func (b *bench) loginStep(ctx context.Context, rate float64, k int) loginStep {
 	r := &loginRec{}
 	n := int(rate * b.o.step.Seconds())
 	m := startMeter(b.o.pid)
+	pbkdf0, cached0 := xclient.SCRAMCounts()
 	var wg sync.WaitGroup
 	var doneMu sync.Mutex
 	var doneAt []float64 // login completion times (s since step start), for the peak rate
@@ -91,11 +95,12 @@ func (b *bench) loginStep(ctx context.Context, rate float64, k int) loginStep {
 	})
 	wg.Wait()
 	gen, srv, wall := m.read()
+	pbkdf1, cached1 := xclient.SCRAMCounts()
 	st := loginStep{Tool: "xmppbench", Server: b.o.label, Scenario: "login", Kind: "step", N: b.o.users,
 		TLS: b.o.tlsMode, TLSOn: b.o.tlsMode != "none", Mech: b.o.mech, OfferedRate: rate, PhaseS: b.o.step.Seconds(),
 		UsersStarted: r.arrived.Load(), LoginsOK: r.ok.Load(), LoginMS: r.login.Dist(),
 		RosterMS: r.roster.Dist(), ConnectMS: r.conn.Dist(), Errors: r.errors(),
-		GenCPU: gen, ServerCPU: srv, WallS: round1(wall)}
+		GenCPU: gen, ServerCPU: srv, WallS: round1(wall), ScramPBKDF2: pbkdf1 - pbkdf0, ScramCached: cached1 - cached0}
 	st.ArrivedPerS = round1(float64(st.UsersStarted) / st.PhaseS)
 	st.OKPerS = round1(float64(st.LoginsOK) / st.PhaseS)
 	if st.UsersStarted > 0 {
@@ -123,8 +128,11 @@ func peakWindow(ts []float64, w float64) float64 {
 func (b *bench) loginSummary(steps []loginStep) {
 	var best, bad *loginStep
 	ceiling := 0.0
+	var pbkdf, cached int64
 	for i := range steps {
 		s := &steps[i]
+		pbkdf += s.ScramPBKDF2
+		cached += s.ScramCached
 		ceiling = max(ceiling, s.LoginPeak)
 		if s.StepOK && (best == nil || s.OKPerS > best.OKPerS) {
 			best = s
@@ -137,7 +145,8 @@ func (b *bench) loginSummary(steps []loginStep) {
 		"n": b.o.users, "tls": b.o.tlsMode != "none", "tls_mode": b.o.tlsMode, "auth_mech": b.o.mech,
 		"plan":                  fmt.Sprintf("steps=%v/s x %s hold=%s arrivals=%s", b.o.rates, b.o.step, b.o.hold, b.o.arrivals),
 		"login_sustained_per_s": 0.0, "login_ceiling_10s_per_s": ceiling,
-		"at_sustained": best, "first_failing_step": bad}
+		"at_sustained": best, "first_failing_step": bad, "scram_cache": b.o.scramCache,
+		"scram_pbkdf2": pbkdf, "scram_cached": cached}
 	if best != nil {
 		sum["login_sustained_per_s"] = best.OKPerS
 	}
@@ -153,6 +162,9 @@ func (b *bench) loginSummary(steps []loginStep) {
 			bad.OfferedRate, bad.OKPerS, bad.OKRatio, fmtMS(bad.LoginMS, "p95"), bad.Errors)
 	} else {
 		line += " first_fail=none (all steps kept up: raise -rates)"
+	}
+	if pbkdf+cached > 0 {
+		line += fmt.Sprintf(" scram_pbkdf2=%d scram_cached=%d", pbkdf, cached)
 	}
 	fmt.Fprintln(os.Stderr, line)
 }

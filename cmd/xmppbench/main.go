@@ -33,7 +33,7 @@ type options struct {
 	scenario, addr, domain, password, prefix, label string
 	users, first, pid                               int
 	sources, tlsMode, mech, resource, arrivals      string
-	insecure, roster, noDelay                       bool
+	insecure, roster, noDelay, scramCache           bool
 	timeout                                         time.Duration
 	rates                                           []float64
 	step, hold, pause, arrival, interval, linger    time.Duration
@@ -63,6 +63,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.tlsMode, "tls", "none", "none | starttls | direct")
 	fs.BoolVar(&o.insecure, "insecure", false, "skip certificate verification")
 	fs.StringVar(&o.mech, "mech", "PLAIN", "PLAIN | SCRAM-SHA-256 | SCRAM-SHA-1 | auto")
+	fs.BoolVar(&o.scramCache, "scram-cache", true, "SCRAM: cache the keys derived from the salted password per user, salt and iterations, as real clients do (false: mellium's client, PBKDF2 on every login)")
 	fs.BoolVar(&o.noDelay, "nodelay", true, "TCP_NODELAY on the client sockets (false: Nagle, like Erlang's gen_tcp default in tsung)")
 	fs.BoolVar(&o.roster, "roster", true, "get the roster after bind (tsung's login scenario does not)")
 	fs.StringVar(&o.resource, "resource", "bench", "resource to bind ('' lets the server pick)")
@@ -134,7 +135,8 @@ func (o *options) validate() error {
 }
 
 func (o *options) clientConfig() (*xclient.Config, error) {
-	c := &xclient.Config{Addr: o.addr, Domain: o.domain, Resource: o.resource, Timeout: o.timeout, NoRoster: !o.roster, Nagle: !o.noDelay}
+	c := &xclient.Config{Addr: o.addr, Domain: o.domain, Resource: o.resource, Timeout: o.timeout, NoRoster: !o.roster, Nagle: !o.noDelay,
+		SCRAMCache: o.scramCache}
 	switch o.tlsMode {
 	case "none":
 	case "starttls":

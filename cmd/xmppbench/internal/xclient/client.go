@@ -43,6 +43,11 @@ type Config struct {
 	Timeout   time.Duration // per login step
 	NoRoster  bool          // skip the roster get (send presence right after bind)
 	Nagle     bool          // leave Nagle's algorithm on (Go turns it off by default)
+	// SCRAMCache runs SCRAM with our own client, which keeps the keys
+	// derived from the salted password per (mechanism, user, password,
+	// salt, iterations) for the whole process, as real clients do; false
+	// uses mellium's client, which runs PBKDF2 on every login.
+	SCRAMCache bool
 }
 
 // Timings of one login, measured from the start of the TCP connect.
@@ -296,6 +301,9 @@ func (c *Conn) auth(feats []byte, user, pass string) error {
 		}
 		return c.saslResult(nil)
 	}
+	if c.cfg.SCRAMCache {
+		return c.authSCRAM(m.Name, user, pass)
+	}
 	neg := sasl.NewClient(m, sasl.Credentials(func() ([]byte, []byte, []byte) {
 		return []byte(user), []byte(pass), nil
 	}))
@@ -312,7 +320,7 @@ func (c *Conn) auth(feats []byte, user, pass string) error {
 
 // saslResult answers challenges until success or failure.
 func (c *Conn) saslResult(neg *sasl.Negotiator) error {
-	for {
+	for n := 0; ; n++ {
 		el, err := c.nextElement()
 		if err != nil {
 			return err
@@ -341,6 +349,9 @@ func (c *Conn) saslResult(neg *sasl.Negotiator) error {
 			if err != nil {
 				return fmt.Errorf("%w: %w", ErrAuth, err)
 			}
+			if n == 0 { // mellium derived the salted password from the server-first
+				cache.pbkdf2.Add(1)
+			}
 			if err := c.write("<response xmlns='" + nsSASL + "'>" + base64.StdEncoding.EncodeToString(resp) + "</response>"); err != nil {
 				return err
 			}
@@ -350,4 +361,74 @@ func (c *Conn) saslResult(neg *sasl.Negotiator) error {
 			return fmt.Errorf("%w: unexpected <%s> during SASL", ErrStream, el.name)
 		}
 	}
+}
+
+// authSCRAM runs SCRAM with our own client and the process-wide key cache.
+// The login fails unless the server proves it knows the password (v=).
+func (c *Conn) authSCRAM(mech, user, pass string) error {
+	s, err := newSCRAM(mech, user, pass, "", true)
+	if err != nil {
+		return err
+	}
+	if err := c.write("<auth xmlns='" + nsSASL + "' mechanism='" + mech + "'>" +
+		base64.StdEncoding.EncodeToString(s.first()) + "</auth>"); err != nil {
+		return err
+	}
+	data, name, err := c.saslElement()
+	if err != nil {
+		return err
+	}
+	if name != "challenge" {
+		return fmt.Errorf("%w: <%s> instead of the server-first challenge", ErrAuth, name)
+	}
+	resp, err := s.final(data)
+	if err != nil {
+		return err
+	}
+	if err := c.write("<response xmlns='" + nsSASL + "'>" + base64.StdEncoding.EncodeToString(resp) + "</response>"); err != nil {
+		return err
+	}
+	if data, name, err = c.saslElement(); err != nil {
+		return err
+	}
+	if err := s.verify(data); err != nil {
+		return err
+	}
+	if name == "challenge" { // server-final sent as a challenge (RFC 6120 6.3.10)
+		if err := c.write("<response xmlns='" + nsSASL + "'/>"); err != nil {
+			return err
+		}
+		if _, name, err = c.saslElement(); err != nil {
+			return err
+		}
+	}
+	if name != "success" {
+		return fmt.Errorf("%w: <%s> instead of <success/>", ErrAuth, name)
+	}
+	return nil
+}
+
+// saslElement reads the next SASL element and decodes its base64 content;
+// a <failure/> is an ErrAuth.
+func (c *Conn) saslElement() ([]byte, string, error) {
+	el, err := c.nextElement()
+	if err != nil {
+		return nil, "", err
+	}
+	switch el.name {
+	case "challenge", "success":
+	case "failure":
+		return nil, el.name, fmt.Errorf("%w: %.200s", ErrAuth, el.inner)
+	default:
+		return nil, el.name, fmt.Errorf("%w: unexpected <%s> during SASL", ErrStream, el.name)
+	}
+	in := bytes.TrimSpace(el.inner)
+	if len(in) == 0 || string(in) == "=" {
+		return nil, el.name, nil
+	}
+	data, err := base64.StdEncoding.DecodeString(string(in))
+	if err != nil {
+		return nil, el.name, fmt.Errorf("%w: bad base64 in <%s>: %w", ErrAuth, el.name, err)
+	}
+	return data, el.name, nil
 }
