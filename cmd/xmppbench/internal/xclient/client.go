@@ -288,7 +288,8 @@ func (c *Conn) pickMech(feats []byte) (sasl.Mechanism, error) {
 
 const nsSASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 
-// auth runs the SASL exchange (RFC 6120 section 6) with mellium's client.
+// auth runs the SASL exchange (RFC 6120 section 6): PLAIN in one message,
+// SCRAM with our caching client (Config.SCRAMCache) or mellium's.
 func (c *Conn) auth(feats []byte, user, pass string) error {
 	m, err := c.pickMech(feats)
 	if err != nil {
