@@ -1,5 +1,6 @@
 // Package xclient is xmppbench's lean XMPP client (RFC 6120 streams, STARTTLS,
-// SASL PLAIN and SCRAM, resource binding; RFC 6121 roster get and presence).
+// SASL PLAIN and SCRAM (RFC 5802, RFC 7677; keys cached per account like real
+// clients do), resource binding; RFC 6121 roster get and presence).
 //
 // It is written for load generation, not for general use: stanzas are
 // pre-built strings written as they are, and replies are found by scanning
