@@ -5,7 +5,9 @@
 # env: N_CHAT (2000) N_SAT (1000) N_MANY (50000) MUXES (3, for "many")
 #      SHORT=1 small quick runs; KEEP=1 keeps the temp dir.
 # Pinning: xmppd on CPU 0, xmppbench on CPU 1, xmppmux unpinned (it would
-# run on its own machine in production). JSON lines on stdout.
+# run on its own machine in production), or on MUX_CPUS (MUX_CPUS=0 puts the
+# whole server side, xmppd and the mux, on the core xmppd has alone in the
+# direct run). JSON lines on stdout.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SHORT="${SHORT:-0}"
@@ -60,7 +62,8 @@ plain = ["127.0.0.1:$p"]
 [limits]
 max_clients = 20000
 TOML
-  "$BIN/xmppmux" -config "$DIR/mux$i.toml" > "$DIR/mux$i.log" 2>&1 &
+  PIN=(); [ -n "${MUX_CPUS:-}" ] && PIN=(taskset -c "$MUX_CPUS")
+  "${PIN[@]}" "$BIN/xmppmux" -config "$DIR/mux$i.toml" > "$DIR/mux$i.log" 2>&1 &
   PIDS+=("$!")
 done
 for _ in $(seq 100); do ss -Htln "sport = :$C2S" | grep -q . && break; sleep 0.2; done
