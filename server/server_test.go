@@ -233,6 +233,7 @@ func TestSlowConsumerIsCutOff(t *testing.T) {
 		}
 	}
 	// What Bob never got was kept offline, not lost.
+	deadline = time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if n, _ := s.off.Count(context.Background(), "bob@localhost"); n > 0 {
 			return
