@@ -81,7 +81,7 @@ for sc in "${SCENARIOS[@]}"; do
     chat:1) F=(-scenario chat -arrival 2s -msgs 5 -interval 1s -linger 2s);;
     chat:*) F=(-scenario chat -arrival 20s -msgs 60 -interval 1s -size 64 -linger 5s);;
     saturate:1) F=(-scenario saturate -arrival 2s -settle 1s -rates 1000,2000 -step 3s -warmup 1s -linger 1s -pause 1s);;
-    saturate:*) F=(-scenario saturate -arrival 10s -settle 5s -rates 4000,8000,12000,16000,24000,32000 -step 10s -warmup 2s -linger 2s -pause 3s);;
+    saturate:*) F=(-scenario saturate -arrival 10s -settle 5s -rates 4000,8000,12000,16000,24000,32000,40000,48000 -step 10s -warmup 2s -linger 2s -pause 3s);;
     many:*)
       # N_MANY idle sessions through the muxes, one generator per mux
       # (each under the 20,000 descriptors a process may hold).
