@@ -434,9 +434,6 @@ func (s *scanner) detach() *bufio.Reader {
 // attach gives the scanner a reader again after detach.
 func (s *scanner) attach(br *bufio.Reader) { s.br = br }
 
-// attached reports whether the scanner holds a reader.
-func (s *scanner) attached() bool { return s.br != nil }
-
 // resumable reports whether next may be called again after a read error
 // (a timeout): true unless part of an element was already taken out of the
 // reader's buffer.
