@@ -29,13 +29,7 @@ next:
 // copyReceived sends <received/> carbons of a message delivered to some of
 // bare's sessions to its other carbon-enabled sessions (XEP-0280 5.2).
 func (s *Server) copyReceived(st *module.Stanza, bare string, delivered []*session) {
-	targets := s.carbonTargets(bare, delivered...)
-	if len(targets) == 0 || !eligible(st) {
-		return
-	}
-	for _, o := range targets {
-		o.send(carbons.Wrap("received", bare, o.jid.String(), st.Raw), false)
-	}
+	s.sendCarbons("received", st, bare, s.carbonTargets(bare, delivered...))
 }
 
 // copySent sends <sent/> carbons of a message a session sent to the
@@ -45,12 +39,17 @@ func (s *Server) copySent(st *module.Stanza, from *session) {
 	if st.To.Bare().String() == bare {
 		return // to oneself: the other resources get it anyway
 	}
-	targets := s.carbonTargets(bare, from)
+	s.sendCarbons("sent", st, bare, s.carbonTargets(bare, from))
+}
+
+// sendCarbons wraps st in a kind carbon for each target, when st is
+// eligible (checked only when there is a target: it parses st).
+func (s *Server) sendCarbons(kind string, st *module.Stanza, bare string, targets []*session) {
 	if len(targets) == 0 || !eligible(st) {
 		return
 	}
 	for _, o := range targets {
-		o.send(carbons.Wrap("sent", bare, o.jid.String(), st.Raw), false)
+		o.send(carbons.Wrap(kind, bare, o.jid.String(), st.Raw), false)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/xmppd/xmppd/archive"
-	"github.com/xmppd/xmppd/xmpp/dom"
 	"github.com/xmppd/xmppd/xmpp/module"
 	"mellium.im/xmpp/jid"
 )
@@ -436,8 +435,3 @@ func (s *Server) handleIQ(ctx context.Context, st *module.Stanza, target module.
 	}
 	s.deliverTo(st.From, st.Result(res))
 }
-
-var _ = dom.New
-
-// sessionsOf returns the bound sessions of a bare JID (tests, admin).
-func (s *Server) sessionsOf(bare string) []*session { return s.router.sessions(bare) }

@@ -22,6 +22,9 @@ type testServer struct {
 	store *embedded.DB
 }
 
+// sessionsOf returns the bound sessions of a bare JID.
+func (s *testServer) sessionsOf(bare string) []*session { return s.router.sessions(bare) }
+
 // startServer runs a server without TLS (PLAIN allowed in the clear) on a
 // loopback port, with accounts alice, bob, carol (password "pw").
 func startServer(t testing.TB, edit func(*conf.Config)) *testServer {

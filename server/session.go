@@ -297,9 +297,9 @@ func (sess *session) loop() error {
 
 // handle processes one element. Messages, the hot path, are handled on the
 // reader goroutine. IQs and presence go through storage (roster, vCard,
-// SQLite) with deep call stacks: they run on a pooled worker the
-// reader waits for, so the stack of the goroutine that stays blocked on an
-// idle connection never grows (Go stacks only shrink at GC).
+// SQLite) with deep call stacks: they run on a pooled worker the reader
+// waits for, which keeps its grown stack between jobs, while the reader's
+// stays shallow (see serve for why that matters).
 func (sess *session) handle(ctx context.Context, el *element) error {
 	if el.start.Name.Local == "message" {
 		return sess.srv.handleElement(ctx, sess, el)
